@@ -1,0 +1,952 @@
+//! A call's life: INVITE → ring → answer → dialplan with media → hang up, and
+//! the call log written along the way. One task per call; it owns the SIP leg,
+//! the media session and the dialplan session, and performs the dialplan's
+//! actions (the dialplan itself never does I/O).
+
+pub mod media;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn, Instrument};
+
+use crate::dialplan::{
+    Action, CallInfo, Event, PromptRef, RecordingEndReason, Session, TransferTarget,
+};
+use crate::media::prompts::{Prompt, PromptLibrary};
+use crate::media::recorder::RecordingStop;
+use crate::media::sdp::{self, Direction, LocalMediaConfig, Negotiated};
+use crate::pii::Masked;
+use crate::plans::PlanRegistry;
+use crate::sip::{CallHandler, IncomingInvite, InviteRejection, Leg, LegEvent, PreparedCall};
+use crate::store::{CallEnd, CallEvent, CallLog, CallProgress, NewCall};
+use media::{MediaEvent, MediaSession};
+
+/// Settings a call needs, fixed at start.
+#[derive(Debug, Clone)]
+pub struct CallSettings {
+    pub advertised_address: IpAddr,
+    pub rtp_bind_address: IpAddr,
+    pub rtp_port_min: u16,
+    pub rtp_port_max: u16,
+    pub media_timeout: Duration,
+    pub answer_delay: Duration,
+    pub recordings_dir: PathBuf,
+    pub routes: BTreeMap<String, String>,
+}
+
+/// Accepts or refuses new INVITEs and runs accepted calls.
+pub struct CallEngine {
+    settings: CallSettings,
+    plans: Arc<PlanRegistry>,
+    prompts: Arc<PromptLibrary>,
+    call_log: CallLog,
+    http: reqwest::Client,
+    next_port: AtomicU16,
+    active: Arc<AtomicUsize>,
+    shutdown: CancellationToken,
+}
+
+impl CallEngine {
+    pub fn new(
+        settings: CallSettings,
+        plans: Arc<PlanRegistry>,
+        prompts: Arc<PromptLibrary>,
+        call_log: CallLog,
+        shutdown: CancellationToken,
+    ) -> CallEngine {
+        let first_port = settings.rtp_port_min + (settings.rtp_port_min % 2);
+        CallEngine {
+            settings,
+            plans,
+            prompts,
+            call_log,
+            http: reqwest::Client::builder()
+                .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+            next_port: AtomicU16::new(first_port),
+            active: Arc::new(AtomicUsize::new(0)),
+            shutdown,
+        }
+    }
+
+    /// Calls in progress.
+    pub fn active_calls(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    fn route(&self, number: &str) -> Option<&str> {
+        self.settings
+            .routes
+            .get(number)
+            .or_else(|| self.settings.routes.get("*"))
+            .map(String::as_str)
+    }
+
+    /// Binds an even RTP port in the configured range (RFC 3550 §11: RTP on
+    /// even ports). The kernel tells us which are free; no bookkeeping.
+    async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
+        let min = self.settings.rtp_port_min;
+        let max = self.settings.rtp_port_max;
+        let slots = (u32::from(max) - u32::from(min)) / 2 + 1;
+        for _ in 0..slots.min(4096) {
+            let mut port = self.next_port.fetch_add(2, Ordering::Relaxed);
+            if port < min || port > max.saturating_sub(1).max(min) {
+                port = min + (min % 2);
+                self.next_port.store(port + 2, Ordering::Relaxed);
+            }
+            if let Ok(socket) =
+                UdpSocket::bind(SocketAddr::new(self.settings.rtp_bind_address, port)).await
+            {
+                return Some(socket);
+            }
+        }
+        None
+    }
+}
+
+struct Prepared {
+    invite: IncomingInvite,
+    plan_name: String,
+    negotiated: Negotiated,
+    socket: UdpSocket,
+    engine: Arc<CallEngineShared>,
+}
+
+/// What a running call needs from the engine (cheap to share).
+struct CallEngineShared {
+    settings: CallSettings,
+    plans: Arc<PlanRegistry>,
+    prompts: Arc<PromptLibrary>,
+    call_log: CallLog,
+    http: reqwest::Client,
+    active: Arc<AtomicUsize>,
+    shutdown: CancellationToken,
+}
+
+/// The handler given to the SIP layer.
+pub struct InboundHandler {
+    engine: CallEngine,
+    shared: Arc<CallEngineShared>,
+}
+
+impl InboundHandler {
+    pub fn new(engine: CallEngine) -> InboundHandler {
+        let shared = Arc::new(CallEngineShared {
+            settings: engine.settings.clone(),
+            plans: engine.plans.clone(),
+            prompts: engine.prompts.clone(),
+            call_log: engine.call_log.clone(),
+            http: engine.http.clone(),
+            active: engine.active.clone(),
+            shutdown: engine.shutdown.clone(),
+        });
+        InboundHandler { engine, shared }
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.engine.active_calls()
+    }
+}
+
+#[async_trait]
+impl CallHandler for InboundHandler {
+    async fn prepare(
+        &self,
+        invite: &IncomingInvite,
+    ) -> Result<Box<dyn PreparedCall>, InviteRejection> {
+        if self.engine.shutdown.is_cancelled() {
+            return Err(InviteRejection::new(503, "Shutting Down"));
+        }
+        let Some(plan_name) = self.engine.route(&invite.called) else {
+            return Err(InviteRejection::new(404, "No dialplan for this number"));
+        };
+        if self.engine.plans.get(plan_name).is_none() {
+            return Err(InviteRejection::new(503, "Dialplan not loaded"));
+        }
+        if invite.body.is_empty() {
+            // RFC 3261 §13.2.1 allows an offer in our 200 instead; we do not
+            // support that yet, so say so rather than answer wrongly.
+            return Err(InviteRejection::new(
+                488,
+                "INVITE without SDP offer is not supported",
+            ));
+        }
+        match invite.content_type.as_deref() {
+            Some(kind) if kind.starts_with("application/sdp") => {}
+            _ => return Err(InviteRejection::new(415, "Only application/sdp bodies")),
+        }
+        let text = std::str::from_utf8(&invite.body)
+            .map_err(|_| InviteRejection::new(400, "SDP is not UTF-8"))?;
+        let offer = sdp::parse(text)
+            .map_err(|error| InviteRejection::new(400, format!("Malformed SDP: {error}")))?;
+        let negotiated = sdp::negotiate(&offer, &LocalMediaConfig::default())
+            .map_err(|error| InviteRejection::new(error.sip_status(), error.to_string()))?;
+        let Some(socket) = self.engine.bind_rtp_socket().await else {
+            warn!("no free RTP port in the configured range");
+            return Err(InviteRejection::new(503, "No media port available"));
+        };
+        Ok(Box::new(Prepared {
+            invite: invite.clone(),
+            plan_name: plan_name.to_string(),
+            negotiated,
+            socket,
+            engine: self.shared.clone(),
+        }))
+    }
+}
+
+impl PreparedCall for Prepared {
+    fn start(self: Box<Self>, leg: Leg) {
+        let span = tracing::info_span!("call", call_id = %self.invite.call_id);
+        tokio::spawn(run_call(*self, leg).instrument(span));
+    }
+}
+
+fn new_call_id() -> String {
+    format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
+}
+
+/// A short reference number a caller can read back (e.g. for a complaint).
+fn new_reference() -> String {
+    format!("{:06}", rand::random::<u32>() % 1_000_000)
+}
+
+/// How the call ended, collected as it goes.
+struct Ending {
+    hangup_by: &'static str,
+    cause: String,
+}
+
+async fn run_call(prepared: Prepared, mut leg: Leg) {
+    let Prepared {
+        invite,
+        plan_name,
+        negotiated,
+        socket,
+        engine,
+    } = prepared;
+    engine.active.fetch_add(1, Ordering::Relaxed);
+    let _active = ActiveGuard(engine.active.clone());
+    let id = new_call_id();
+    let started_at = Utc::now();
+    engine.call_log.call_started(NewCall {
+        id: id.clone(),
+        sip_call_id: invite.call_id.clone(),
+        direction: "inbound",
+        caller: invite.caller.clone(),
+        called: invite.called.clone(),
+        dialplan: Some(plan_name.clone()),
+        started_at,
+    });
+    info!(id = %id, caller = %Masked(&invite.caller), called = %Masked(&invite.called), dialplan = %plan_name, "incoming call");
+
+    let Some(plan) = engine.plans.get(&plan_name) else {
+        // The plan vanished between prepare and start (a reload removed it).
+        leg.reject(503, "Dialplan not loaded").ok();
+        end_unanswered(&engine, &id, "engine", "dialplan_missing", 503);
+        return;
+    };
+
+    // Ring, then answer (after the configured delay, if any).
+    leg.ringing().ok();
+    if !engine.settings.answer_delay.is_zero() {
+        let delay = tokio::time::sleep(engine.settings.answer_delay);
+        tokio::pin!(delay);
+        loop {
+            tokio::select! {
+                _ = &mut delay => break,
+                event = leg.next_event() => match event {
+                    Some(LegEvent::Cancelled) | None => {
+                        end_unanswered(&engine, &id, "caller", "CANCEL", 487);
+                        return;
+                    }
+                    Some(LegEvent::Failed(reason)) => {
+                        end_unanswered(&engine, &id, "system", &reason, 0);
+                        return;
+                    }
+                    Some(other) => refuse_in_early_dialog(other).await,
+                },
+                _ = engine.shutdown.cancelled() => {
+                    leg.reject(503, "Shutting Down").ok();
+                    end_unanswered(&engine, &id, "system", "shutdown", 503);
+                    return;
+                }
+            }
+        }
+    }
+
+    let session_id: u64 = rand::random::<u32>().into();
+    let mut session_version: u64 = 1;
+    let socket = Arc::new(socket);
+    let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let answer = sdp::build_answer(
+        &negotiated,
+        engine.settings.advertised_address,
+        local_port,
+        session_id,
+        session_version,
+        Direction::SendRecv,
+    );
+    if let Err(error) = leg.answer(&answer) {
+        warn!(%error, "could not answer");
+        end_unanswered(&engine, &id, "system", "answer_failed", 500);
+        return;
+    }
+    let answered_at = Utc::now();
+    engine.call_log.call_answered(&id, answered_at);
+    debug!(codec = ?negotiated.codec, rtp_port = local_port, "answered");
+
+    let now = Instant::now();
+    let mut media = MediaSession::new(socket.clone(), &negotiated, now);
+    let mut session = Session::new(
+        plan.clone(),
+        CallInfo {
+            call_id: invite.call_id.clone(),
+            caller: invite.caller.clone(),
+            called: invite.called.clone(),
+            reference: new_reference(),
+        },
+        Utc::now(),
+    );
+    let (http_sender, mut http_results) = mpsc::channel(4);
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut buffer = vec![0u8; 2048];
+    let mut media_events = Vec::new();
+    let mut recording_path: Option<String> = None;
+    let mut ending: Option<Ending> = None;
+    let mut progress_marker = (0usize, 0usize, 0usize);
+
+    let mut driver = Driver {
+        engine: &engine,
+        id: &id,
+        media: &mut media,
+        http_sender: &http_sender,
+        recording_path: &mut recording_path,
+        language: plan.default_language().to_string(),
+    };
+    driver.perform_all(&leg, &mut session, &mut ending).await;
+
+    while ending.is_none() {
+        let deadline = session.poll_timeout().map(|at| {
+            let wait = (at - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + wait
+        });
+        let sleep_until = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                let event = driver.media.on_tick(now).await;
+                if let Some(event) = event {
+                    driver.on_media_event(event, &mut session).await;
+                }
+                if !driver.media.on_hold()
+                    && now.duration_since(driver.media.last_packet_at) > engine.settings.media_timeout
+                {
+                    info!(timeout_s = engine.settings.media_timeout.as_secs(), "no RTP from the caller; hanging up");
+                    leg.hangup().await.ok();
+                    session.handle_event(Event::CallerHangup, Utc::now());
+                    ending = Some(Ending { hangup_by: "engine", cause: "media_timeout".into() });
+                }
+            }
+            received = socket.recv_from(&mut buffer) => {
+                if let Ok((length, source)) = received {
+                    media_events.clear();
+                    driver.media.on_datagram(&buffer[..length], source, Instant::now(), &mut media_events);
+                    for event in media_events.drain(..) {
+                        driver.on_media_event(event, &mut session).await;
+                    }
+                }
+            }
+            event = leg.next_event() => {
+                match event {
+                    Some(LegEvent::Confirmed) => debug!("ACK received"),
+                    Some(LegEvent::RemoteHangup) => {
+                        session.handle_event(Event::CallerHangup, Utc::now());
+                        ending = Some(Ending { hangup_by: "caller", cause: "BYE".into() });
+                    }
+                    Some(LegEvent::Cancelled) => {
+                        session.handle_event(Event::CallerHangup, Utc::now());
+                        ending = Some(Ending { hangup_by: "caller", cause: "CANCEL".into() });
+                    }
+                    Some(LegEvent::Failed(reason)) => {
+                        session.handle_event(Event::CallerHangup, Utc::now());
+                        ending = Some(Ending { hangup_by: "system", cause: reason });
+                    }
+                    Some(LegEvent::Info { content_type, body, responder }) => {
+                        match dtmf_from_info(&content_type, &body) {
+                            InfoDigit::Digit(digit) => {
+                                responder.respond(200, None, None).await;
+                                driver.digit(digit, "sip_info", &mut session);
+                            }
+                            InfoDigit::NotDtmf => responder.respond(415, None, None).await,
+                            InfoDigit::Malformed => responder.respond(400, None, None).await,
+                        }
+                    }
+                    Some(LegEvent::Reoffer { body, responder }) => {
+                        let outcome = std::str::from_utf8(&body)
+                            .ok()
+                            .filter(|text| !text.trim().is_empty())
+                            .map(|text| sdp::parse(text).map_err(|e| (400, e.to_string())))
+                            .map(|parsed| parsed.and_then(|offer| {
+                                sdp::negotiate(&offer, &LocalMediaConfig::default()).map_err(|e| (e.sip_status(), e.to_string()))
+                            }));
+                        match outcome {
+                            Some(Ok(renegotiated)) => {
+                                driver.media.apply_offer(&renegotiated);
+                                session_version += 1;
+                                let answer = sdp::build_answer(&renegotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
+                                info!(hold = driver.media.on_hold(), "re-INVITE accepted");
+                                driver.log_event("hold", None, if driver.media.on_hold() { "on hold" } else { "resumed" });
+                                responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
+                            }
+                            Some(Err((status, reason))) => {
+                                info!(status, %reason, "re-INVITE refused; call continues");
+                                responder.respond(status, None, None).await;
+                            }
+                            None => {
+                                // No offer: answer with our current session (RFC 3264 §8).
+                                let answer = sdp::build_answer(&negotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
+                                responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
+                            }
+                        }
+                    }
+                    Some(LegEvent::Other { method, responder }) => {
+                        let status = match method.as_str() {
+                            "OPTIONS" | "NOTIFY" => 200,
+                            _ => 501,
+                        };
+                        responder.respond(status, None, None).await;
+                    }
+                    None => {
+                        session.handle_event(Event::CallerHangup, Utc::now());
+                        ending = Some(Ending { hangup_by: "system", cause: "dialog_gone".into() });
+                    }
+                }
+            }
+            _ = sleep_until => {
+                session.handle_timeout(Utc::now());
+            }
+            Some(result) = http_results.recv() => {
+                session.handle_event(Event::HttpResponse(result), Utc::now());
+            }
+            _ = engine.shutdown.cancelled() => {
+                info!("engine shutting down; hanging up");
+                leg.hangup().await.ok();
+                session.handle_event(Event::CallerHangup, Utc::now());
+                ending = Some(Ending { hangup_by: "system", cause: "shutdown".into() });
+            }
+        }
+        if ending.is_none() {
+            driver.perform_all(&leg, &mut session, &mut ending).await;
+        } else {
+            // Log whatever the session said on its way out.
+            let mut ignore = None;
+            driver.perform_all(&leg, &mut session, &mut ignore).await;
+        }
+        let marker = (
+            session.path().len(),
+            session.digits().len(),
+            session.variables().len(),
+        );
+        if marker != progress_marker {
+            progress_marker = marker;
+            engine.call_log.progress(
+                &id,
+                CallProgress {
+                    path: session.path().to_vec(),
+                    digits: session.digits().to_string(),
+                    variables: session.variables().clone(),
+                    recording_path: driver.recording_path.clone(),
+                },
+            );
+        }
+    }
+
+    if let Some((path, result)) = driver.media.stop_recording() {
+        if let Err(error) = result {
+            warn!(path = %path.display(), %error, "recording could not be finished");
+        }
+    }
+    let ending = ending.unwrap_or(Ending {
+        hangup_by: "system",
+        cause: "unknown".into(),
+    });
+    let outcome = session.outcome().map(str::to_string);
+    info!(
+        id = %id,
+        hangup_by = ending.hangup_by,
+        cause = %ending.cause,
+        outcome = outcome.as_deref().unwrap_or("-"),
+        path = %session.path().join(">"),
+        rtp_sent = driver.media.packets_sent,
+        rtp_received = driver.media.packets_received,
+        "call ended"
+    );
+    engine.call_log.call_ended(
+        &id,
+        CallEnd {
+            ended_at: Utc::now(),
+            answered_at: Some(answered_at),
+            hangup_by: ending.hangup_by.to_string(),
+            hangup_cause: ending.cause,
+            sip_status: Some(200),
+            outcome,
+            path: session.path().to_vec(),
+            digits: session.digits().to_string(),
+            variables: session.variables().clone(),
+            recording_path: driver.recording_path.clone(),
+        },
+    );
+}
+
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn end_unanswered(engine: &CallEngineShared, id: &str, by: &'static str, cause: &str, status: u16) {
+    info!(
+        id,
+        hangup_by = by,
+        cause,
+        status,
+        "call ended before answer"
+    );
+    engine.call_log.call_ended(
+        id,
+        CallEnd {
+            ended_at: Utc::now(),
+            answered_at: None,
+            hangup_by: by.to_string(),
+            hangup_cause: cause.to_string(),
+            sip_status: (status != 0).then_some(status),
+            outcome: Some(
+                if cause == "CANCEL" {
+                    "cancelled"
+                } else {
+                    "failed"
+                }
+                .to_string(),
+            ),
+            ..CallEnd::default()
+        },
+    );
+}
+
+/// In-dialog requests before we answer: none is useful then.
+async fn refuse_in_early_dialog(event: LegEvent) {
+    match event {
+        LegEvent::Info { responder, .. } | LegEvent::Reoffer { responder, .. } => {
+            responder.respond(491, None, None).await
+        }
+        LegEvent::Other { responder, .. } => responder.respond(200, None, None).await,
+        _ => {}
+    }
+}
+
+enum InfoDigit {
+    Digit(char),
+    NotDtmf,
+    Malformed,
+}
+
+/// DTMF carried in SIP INFO: `application/dtmf-relay` ("Signal=5\r\nDuration=160")
+/// or `application/dtmf` ("5"). Some phones send 10/11 for * and #.
+fn dtmf_from_info(content_type: &str, body: &[u8]) -> InfoDigit {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return InfoDigit::Malformed;
+    };
+    let signal = if content_type.starts_with("application/dtmf-relay") {
+        text.lines().find_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("signal")
+                .then(|| value.trim())
+        })
+    } else if content_type.starts_with("application/dtmf") {
+        Some(text.trim())
+    } else {
+        return InfoDigit::NotDtmf;
+    };
+    match signal {
+        Some("10") => InfoDigit::Digit('*'),
+        Some("11") => InfoDigit::Digit('#'),
+        Some(value) if value.chars().count() == 1 => {
+            let digit = value.chars().next().unwrap_or(' ').to_ascii_uppercase();
+            if digit.is_ascii_digit() || "*#ABCD".contains(digit) {
+                InfoDigit::Digit(digit)
+            } else {
+                InfoDigit::Malformed
+            }
+        }
+        _ => InfoDigit::Malformed,
+    }
+}
+
+/// Performs dialplan actions for one call.
+struct Driver<'a> {
+    engine: &'a CallEngineShared,
+    id: &'a str,
+    media: &'a mut MediaSession,
+    http_sender: &'a mpsc::Sender<Result<BTreeMap<String, String>, String>>,
+    recording_path: &'a mut Option<String>,
+    language: String,
+}
+
+impl Driver<'_> {
+    fn log_event(&self, kind: &str, node: Option<&str>, detail: &str) {
+        self.engine.call_log.event(
+            self.id,
+            CallEvent {
+                at: Utc::now(),
+                kind: kind.to_string(),
+                node: node.map(str::to_string),
+                detail: detail.to_string(),
+            },
+        );
+    }
+
+    fn digit(&mut self, digit: char, source: &str, session: &mut Session) {
+        debug!(%digit, source, "digit");
+        session.handle_event(Event::Digit(digit), Utc::now());
+    }
+
+    async fn on_media_event(&mut self, event: MediaEvent, session: &mut Session) {
+        match event {
+            MediaEvent::Digit(digit) => self.digit(digit, "rtp", session),
+            MediaEvent::PlaybackFinished => {
+                session.handle_event(Event::PlaybackFinished, Utc::now())
+            }
+            MediaEvent::RecordingStopped(stop) => {
+                let reason = match stop {
+                    RecordingStop::Silence => RecordingEndReason::Silence,
+                    RecordingStop::MaxLength => RecordingEndReason::MaxLength,
+                };
+                self.finish_recording(reason, session);
+            }
+        }
+    }
+
+    fn finish_recording(&mut self, reason: RecordingEndReason, session: &mut Session) {
+        if let Some((path, result)) = self.media.stop_recording() {
+            let duration_ms = match result {
+                Ok(duration) => duration,
+                Err(error) => {
+                    warn!(path = %path.display(), %error, "recording could not be finished");
+                    0
+                }
+            };
+            let path_text = path.display().to_string();
+            *self.recording_path = Some(path_text.clone());
+            session.handle_event(
+                Event::RecordingFinished {
+                    path: path_text,
+                    duration_ms,
+                    reason,
+                },
+                Utc::now(),
+            );
+        }
+    }
+
+    fn resolve_prompts(&self, prompts: &[PromptRef]) -> Vec<Arc<Prompt>> {
+        prompts
+            .iter()
+            .filter_map(
+                |prompt| match self.engine.prompts.get(&prompt.language, &prompt.name) {
+                    Ok(loaded) => Some(loaded),
+                    Err(error) => {
+                        // Validated plans only miss prompts named by templates;
+                        // skip the prompt rather than drop the call.
+                        warn!(%error, "prompt not played");
+                        None
+                    }
+                },
+            )
+            .collect()
+    }
+
+    /// Performs every action the session has queued.
+    async fn perform_all(&mut self, leg: &Leg, session: &mut Session, ending: &mut Option<Ending>) {
+        // Bounded: a session emits a handful of actions per event.
+        for _ in 0..10_000 {
+            let Some(action) = session.poll_action() else {
+                return;
+            };
+            match action {
+                Action::Play { prompts } => {
+                    if let Some(first) = prompts.first() {
+                        self.language.clone_from(&first.language);
+                    }
+                    let loaded = self.resolve_prompts(&prompts);
+                    for prompt in &prompts {
+                        self.log_event(
+                            "prompt",
+                            None,
+                            &format!("{}/{}", prompt.language, prompt.name),
+                        );
+                    }
+                    if loaded.is_empty() {
+                        session.handle_event(Event::PlaybackFinished, Utc::now());
+                    } else {
+                        self.media.play(loaded);
+                    }
+                }
+                Action::StopPlayback => self.media.stop_playback(),
+                Action::StartRecording {
+                    path,
+                    max_seconds,
+                    silence_seconds,
+                } => {
+                    let full_path = recording_path(&self.engine.settings.recordings_dir, &path);
+                    match self.media.start_recording(
+                        full_path.clone(),
+                        max_seconds,
+                        silence_seconds,
+                        Instant::now(),
+                    ) {
+                        Ok(()) => self.log_event(
+                            "record",
+                            None,
+                            &format!("started {}", full_path.display()),
+                        ),
+                        Err(error) => {
+                            warn!(path = %full_path.display(), %error, "cannot record");
+                            session.handle_event(
+                                Event::RecordingFinished {
+                                    path: String::new(),
+                                    duration_ms: 0,
+                                    reason: RecordingEndReason::MaxLength,
+                                },
+                                Utc::now(),
+                            );
+                        }
+                    }
+                }
+                Action::StopRecording => self.finish_recording(RecordingEndReason::Digit, session),
+                Action::HttpRequest {
+                    method,
+                    url,
+                    body,
+                    timeout_ms,
+                } => {
+                    self.log_event("http", None, &format!("{method} {}", redact_query(&url)));
+                    let client = self.engine.http.clone();
+                    let sender = self.http_sender.clone();
+                    tokio::spawn(async move {
+                        let result = http_lookup(&client, &method, &url, body, timeout_ms).await;
+                        sender.send(result).await.ok();
+                    });
+                }
+                Action::Transfer { target } => {
+                    let result = match &target {
+                        TransferTarget::Sip(uri) => {
+                            self.log_event("transfer", None, &format!("REFER to {uri}"));
+                            match leg.refer(uri).await {
+                                Ok(status) if (200..300).contains(&status) => {
+                                    Event::TransferResult {
+                                        connected: true,
+                                        reason: format!("REFER accepted ({status})"),
+                                    }
+                                }
+                                Ok(status) => Event::TransferResult {
+                                    connected: false,
+                                    reason: format!("REFER refused ({status})"),
+                                },
+                                Err(error) => Event::TransferResult {
+                                    connected: false,
+                                    reason: error.to_string(),
+                                },
+                            }
+                        }
+                        TransferTarget::Queue(queue) => {
+                            self.log_event("transfer", None, &format!("queue {queue}"));
+                            Event::TransferResult {
+                                connected: false,
+                                reason: "agent queues are not available in this version".into(),
+                            }
+                        }
+                    };
+                    let connected = matches!(
+                        result,
+                        Event::TransferResult {
+                            connected: true,
+                            ..
+                        }
+                    );
+                    session.handle_event(result, Utc::now());
+                    if connected {
+                        // The caller's phone now calls the target itself
+                        // (RFC 3515); our leg is done.
+                        leg.hangup().await.ok();
+                        *ending = Some(Ending {
+                            hangup_by: "engine",
+                            cause: "transferred".into(),
+                        });
+                    }
+                }
+                Action::Hangup { outcome } => {
+                    self.log_event("hangup", None, &outcome);
+                    leg.hangup().await.ok();
+                    if ending.is_none() {
+                        *ending = Some(Ending {
+                            hangup_by: "engine",
+                            cause: "BYE".into(),
+                        });
+                    }
+                }
+                Action::Log(entry) => {
+                    self.log_event(entry.kind.as_str(), Some(&entry.node), &entry.detail);
+                }
+            }
+        }
+        warn!("dialplan produced too many actions at once; hanging up");
+        leg.hangup().await.ok();
+        *ending = Some(Ending {
+            hangup_by: "engine",
+            cause: "dialplan_runaway".into(),
+        });
+    }
+}
+
+/// Joins a dialplan-supplied relative path under the recordings folder,
+/// refusing anything that would climb out of it.
+fn recording_path(root: &Path, relative: &str) -> PathBuf {
+    let clean: PathBuf = Path::new(relative)
+        .components()
+        .filter_map(|component| match component {
+            Component::Normal(part) => Some(part),
+            _ => None,
+        })
+        .collect();
+    if clean.as_os_str().is_empty() {
+        return root.join(format!("{}.wav", new_call_id()));
+    }
+    root.join(clean)
+}
+
+/// Query strings may carry caller data; keep them out of logs.
+fn redact_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+async fn http_lookup(
+    client: &reqwest::Client,
+    method: &str,
+    url: &str,
+    body: Option<String>,
+    timeout_ms: u64,
+) -> Result<BTreeMap<String, String>, String> {
+    let request = match method {
+        "POST" => client
+            .post(url)
+            .header("Content-Type", "application/json")
+            .body(body.unwrap_or_else(|| "{}".into())),
+        _ => client.get(url),
+    };
+    let response = request
+        .timeout(Duration::from_millis(timeout_ms.max(1)))
+        .send()
+        .await
+        .map_err(|error| {
+            if error.is_timeout() {
+                "timeout".to_string()
+            } else {
+                format!("request failed: {error}")
+            }
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    // Lookups answer small JSON objects; refuse anything huge.
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| format!("reading body: {error}"))?;
+    if bytes.len() > 256 * 1024 {
+        return Err("response larger than 256 KiB".into());
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|error| format!("not JSON: {error}"))?;
+    let serde_json::Value::Object(fields) = value else {
+        return Err("JSON response is not an object".into());
+    };
+    Ok(fields
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            (key, text)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_digits() {
+        assert!(matches!(
+            dtmf_from_info("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n"),
+            InfoDigit::Digit('5')
+        ));
+        assert!(matches!(
+            dtmf_from_info("application/dtmf-relay", b"Signal= 11\r\n"),
+            InfoDigit::Digit('#')
+        ));
+        assert!(matches!(
+            dtmf_from_info("application/dtmf", b"*"),
+            InfoDigit::Digit('*')
+        ));
+        assert!(matches!(
+            dtmf_from_info("text/plain", b"5"),
+            InfoDigit::NotDtmf
+        ));
+        assert!(matches!(
+            dtmf_from_info("application/dtmf", b"55"),
+            InfoDigit::Malformed
+        ));
+    }
+
+    #[test]
+    fn recording_paths_stay_inside_the_folder() {
+        let root = Path::new("/var/rec");
+        assert_eq!(
+            recording_path(root, "../../etc/passwd"),
+            PathBuf::from("/var/rec/etc/passwd")
+        );
+        assert_eq!(
+            recording_path(root, "/abs/x.wav"),
+            PathBuf::from("/var/rec/abs/x.wav")
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Engine configuration: read once at start from an optional TOML file, then
+//! overridden by command-line flags. Every setting has a default that runs the
+//! demo hotline, and every error names the file, the key and the fix.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sip: SipConfig,
+    pub rtp: RtpConfig,
+    pub database: DatabaseConfig,
+    pub paths: PathsConfig,
+    /// Called number (user part of the Request-URI) → dialplan name.
+    /// `"*"` matches any number not listed.
+    pub routes: BTreeMap<String, String>,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SipConfig {
+    /// Address SIP listens on, for both UDP and TCP.
+    pub listen: SocketAddr,
+    /// Address put in Contact headers and SDP: set it to the public address
+    /// when the engine runs behind NAT. Defaults to the listen address, or to the
+    /// first non-loopback interface address when listening on 0.0.0.0.
+    pub advertised_address: Option<IpAddr>,
+    /// How long an incoming call rings before the engine answers, in ms.
+    pub answer_delay_ms: u64,
+    /// User-Agent/Server header value.
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RtpConfig {
+    pub port_min: u16,
+    pub port_max: u16,
+    /// Hang up calls whose caller sends no RTP for this long (not while on hold).
+    pub media_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsConfig {
+    pub dialplans: PathBuf,
+    pub prompts: PathBuf,
+    pub recordings: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// tracing filter, e.g. "info" or "switchboard=debug,rsipstack=info".
+    pub level: String,
+    /// Phone numbers are masked in logs unless this is true.
+    pub show_phone_numbers: bool,
+}
+
+impl Default for SipConfig {
+    fn default() -> Self {
+        SipConfig {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 5060),
+            advertised_address: None,
+            answer_delay_ms: 0,
+            user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+}
+
+impl Default for RtpConfig {
+    fn default() -> Self {
+        RtpConfig {
+            port_min: 10000,
+            port_max: 20000,
+            media_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://switchboard.db".into(),
+        }
+    }
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig {
+            dialplans: "dialplans".into(),
+            prompts: "prompts".into(),
+            recordings: "recordings".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Text,
+            level: "info,rsipstack=warn".into(),
+            show_phone_numbers: false,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The shipped demo: extension 100 reaches the hotline dialplan.
+        let mut routes = BTreeMap::new();
+        routes.insert("100".to_string(), "hotline".to_string());
+        routes.insert("hotline".to_string(), "hotline".to_string());
+        Config {
+            sip: SipConfig::default(),
+            rtp: RtpConfig::default(),
+            database: DatabaseConfig::default(),
+            paths: PathsConfig::default(),
+            routes,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::from_toml(path, &text)
+    }
+
+    pub fn from_toml(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.rtp.port_min == 0 || self.rtp.port_min > self.rtp.port_max {
+            return Err(ConfigError::Invalid {
+                key: "rtp.port_min/rtp.port_max".into(),
+                message: format!(
+                    "range {}-{} is empty or starts at 0; use e.g. 10000-20000",
+                    self.rtp.port_min, self.rtp.port_max
+                ),
+            });
+        }
+        if self.rtp.media_timeout_secs == 0 {
+            return Err(ConfigError::Invalid {
+                key: "rtp.media_timeout_secs".into(),
+                message: "must be at least 1 second (default 30)".into(),
+            });
+        }
+        if self.routes.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "routes".into(),
+                message: "no numbers are routed to a dialplan; add e.g. `\"100\" = \"hotline\"`"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The dialplan for a called number, if any.
+    pub fn route(&self, number: &str) -> Option<&str> {
+        self.routes
+            .get(number)
+            .or_else(|| self.routes.get("*"))
+            .map(String::as_str)
+    }
+
+    /// The address to put in SDP and Contact.
+    pub fn advertised_address(&self) -> IpAddr {
+        if let Some(address) = self.sip.advertised_address {
+            return address;
+        }
+        if !self.sip.listen.ip().is_unspecified() {
+            return self.sip.listen.ip();
+        }
+        first_interface_address().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+}
+
+/// The first non-loopback IPv4 address of this machine's interfaces.
+fn first_interface_address() -> Option<IpAddr> {
+    if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .map(|interface| interface.ip())
+        .find(|address| address.is_ipv4() && !address.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_route_the_demo_number() {
+        let config = Config::default();
+        assert_eq!(config.route("100"), Some("hotline"));
+        assert_eq!(config.route("555"), None);
+    }
+
+    #[test]
+    fn unknown_key_names_the_file_and_key() {
+        let error = Config::from_toml(Path::new("x.toml"), "[sip]\nlisten_port = 5\n").unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("x.toml") && text.contains("listen_port"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_rtp_range_is_refused() {
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[rtp]\nport_min = 300\nport_max = 200\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("rtp.port_min"));
+    }
+}

@@ -1,0 +1,125 @@
+//! Assembles the engine from its configuration: call log, prompts, dialplans,
+//! SIP. `switchboard serve` and the tests start it the same way.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::call::{CallEngine, CallSettings, InboundHandler};
+use crate::config::Config;
+use crate::media::prompts::PromptLibrary;
+use crate::plans::PlanRegistry;
+use crate::sip::{SipServer, SipServerConfig};
+use crate::store::{CallLog, Store};
+
+pub struct Engine {
+    sip: SipServer,
+    handler: Arc<InboundHandler>,
+    call_log: CallLog,
+    shutdown: CancellationToken,
+}
+
+impl Engine {
+    /// Starts everything; fails with a readable reason if anything is wrong
+    /// (a bad dialplan, a route to a missing plan, a busy port, a bad database).
+    pub async fn start(config: Config) -> anyhow::Result<Engine> {
+        let store = Store::open(&config.database.url).await?;
+        let interrupted = store.close_interrupted_calls(Utc::now()).await?;
+        if interrupted > 0 {
+            warn!(
+                calls = interrupted,
+                "closed calls left open by a previous run as 'interrupted'"
+            );
+        }
+        let call_log = store.start_writer();
+
+        let prompts = Arc::new(PromptLibrary::new(&config.paths.prompts));
+        let plans = Arc::new(PlanRegistry::new(&config.paths.dialplans, prompts.clone()));
+        let report = plans.load_all();
+        if !report.errors.is_empty() {
+            let list: Vec<String> = report.errors.iter().map(|e| format!("  {e}")).collect();
+            bail!(
+                "{} problem(s) in the dialplans under {}:\n{}",
+                report.errors.len(),
+                config.paths.dialplans.display(),
+                list.join("\n")
+            );
+        }
+        for (number, plan) in &config.routes {
+            if plans.get(plan).is_none() {
+                bail!(
+                    "config routes: number '{number}' goes to dialplan '{plan}', which is not among the loaded plans {:?} (folder {})",
+                    plans.names(),
+                    config.paths.dialplans.display()
+                );
+            }
+        }
+        info!(dialplans = ?plans.names(), prompts = prompts.loaded_count(), "dialplans loaded");
+
+        let shutdown = CancellationToken::new();
+        let advertised_address = config.advertised_address();
+        let settings = CallSettings {
+            advertised_address,
+            rtp_bind_address: config.sip.listen.ip(),
+            rtp_port_min: config.rtp.port_min,
+            rtp_port_max: config.rtp.port_max,
+            media_timeout: Duration::from_secs(config.rtp.media_timeout_secs),
+            answer_delay: Duration::from_millis(config.sip.answer_delay_ms),
+            recordings_dir: config.paths.recordings.clone(),
+            routes: config.routes.clone(),
+        };
+        let engine = CallEngine::new(
+            settings,
+            plans.clone(),
+            prompts,
+            call_log.clone(),
+            shutdown.clone(),
+        );
+        let handler = Arc::new(InboundHandler::new(engine));
+        let sip = SipServer::start(
+            SipServerConfig {
+                listen: config.sip.listen,
+                advertised_address,
+                user_agent: config.sip.user_agent.clone(),
+            },
+            handler.clone(),
+            shutdown.child_token(),
+        )
+        .await
+        .context("starting SIP")?;
+        plans.watch(Duration::from_secs(2), shutdown.child_token());
+        Ok(Engine {
+            sip,
+            handler,
+            call_log,
+            shutdown,
+        })
+    }
+
+    pub fn sip_address(&self) -> SocketAddr {
+        self.sip.local_address()
+    }
+
+    pub fn active_calls(&self) -> usize {
+        self.handler.active_calls()
+    }
+
+    /// Stops taking calls, hangs up the ones in progress (BYE), waits up to
+    /// `grace` for them to end, and flushes the call log.
+    pub async fn shutdown(self, grace: Duration) {
+        info!(active_calls = self.active_calls(), "shutting down");
+        self.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + grace;
+        while self.active_calls() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.call_log.flush().await;
+        self.sip.stop();
+        info!("stopped");
+    }
+}

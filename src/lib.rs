@@ -1,0 +1,12 @@
+//! Switchboard: an IVR, outbound dialer and contact-centre engine in one binary.
+//! See ARCHITECTURE.md in the project's shared notes for how the modules fit.
+
+pub mod call;
+pub mod config;
+pub mod dialplan;
+pub mod engine;
+pub mod media;
+pub mod pii;
+pub mod plans;
+pub mod sip;
+pub mod store;

@@ -1,0 +1,365 @@
+//! The `switchboard` command: run the engine, check dialplans, read the call log.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use switchboard::config::{Config, LogFormat};
+use switchboard::engine::Engine;
+use switchboard::media::prompts::PromptLibrary;
+use switchboard::plans::{plan_files, LoadingCatalog};
+use switchboard::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "IVR, dialer and contact-centre engine"
+)]
+struct Cli {
+    /// TOML configuration file (optional; defaults run the demo hotline).
+    #[arg(long, short, global = true, env = "SWITCHBOARD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (overrides the config), e.g. sqlite://switchboard.db
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the engine: SIP on UDP and TCP, dialplans, call log.
+    Serve {
+        /// SIP listen address for UDP and TCP (default 0.0.0.0:5060).
+        #[arg(long)]
+        sip_listen: Option<SocketAddr>,
+        /// Address to put in SDP and Contact (the public address behind NAT).
+        #[arg(long)]
+        advertise: Option<IpAddr>,
+        #[arg(long)]
+        dialplans: Option<PathBuf>,
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+        #[arg(long)]
+        recordings: Option<PathBuf>,
+        /// RTP port range, e.g. 10000-20000.
+        #[arg(long)]
+        rtp_ports: Option<String>,
+        /// How long calls ring before the engine answers, in ms.
+        #[arg(long)]
+        answer_delay_ms: Option<u64>,
+        /// text or json
+        #[arg(long)]
+        log_format: Option<String>,
+        /// Show phone numbers in logs instead of masking them.
+        #[arg(long)]
+        show_phone_numbers: bool,
+    },
+    /// Dialplan tools.
+    Dialplan {
+        #[command(subcommand)]
+        action: DialplanAction,
+    },
+    /// Recent calls from the call log.
+    Calls {
+        /// How many calls to list.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Show one call (by id or SIP Call-ID) with its timeline.
+        #[arg(long)]
+        show: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DialplanAction {
+    /// Validate dialplan files (or every *.toml in a folder) and print every problem.
+    Check {
+        paths: Vec<PathBuf>,
+        /// Prompts folder to check prompt names against.
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut config = match &cli.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Config::default(),
+    };
+    if let Some(url) = &cli.database {
+        config.database.url.clone_from(url);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Serve {
+            sip_listen,
+            advertise,
+            dialplans,
+            prompts,
+            recordings,
+            rtp_ports,
+            answer_delay_ms,
+            log_format,
+            show_phone_numbers,
+        } => {
+            if let Some(address) = sip_listen {
+                config.sip.listen = address;
+            }
+            if advertise.is_some() {
+                config.sip.advertised_address = advertise;
+            }
+            if let Some(path) = dialplans {
+                config.paths.dialplans = path;
+            }
+            if let Some(path) = prompts {
+                config.paths.prompts = path;
+            }
+            if let Some(path) = recordings {
+                config.paths.recordings = path;
+            }
+            if let Some(delay) = answer_delay_ms {
+                config.sip.answer_delay_ms = delay;
+            }
+            if show_phone_numbers {
+                config.log.show_phone_numbers = true;
+            }
+            if let Some(format) = log_format {
+                config.log.format = match format.as_str() {
+                    "json" => LogFormat::Json,
+                    "text" => LogFormat::Text,
+                    other => {
+                        eprintln!("error: --log-format {other}: use text or json");
+                        return ExitCode::from(2);
+                    }
+                };
+            }
+            if let Some(range) = rtp_ports {
+                match parse_port_range(&range) {
+                    Some((min, max)) => {
+                        config.rtp.port_min = min;
+                        config.rtp.port_max = max;
+                    }
+                    None => {
+                        eprintln!("error: --rtp-ports {range}: use MIN-MAX, e.g. 10000-20000");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            if let Err(error) = config.validate() {
+                eprintln!("error: {error}");
+                return ExitCode::from(2);
+            }
+            init_logging(&config);
+            runtime.block_on(serve(config))
+        }
+        Command::Dialplan {
+            action: DialplanAction::Check { paths, prompts },
+        } => {
+            let prompts = prompts.unwrap_or_else(|| config.paths.prompts.clone());
+            return check_dialplans(&paths, &prompts);
+        }
+        Command::Calls { limit, json, show } => {
+            runtime.block_on(list_calls(&config.database.url, limit, json, show))
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let (min, max) = text.split_once('-')?;
+    Some((min.trim().parse().ok()?, max.trim().parse().ok()?))
+}
+
+fn init_logging(config: &Config) {
+    switchboard::pii::show_phone_numbers(config.log.show_phone_numbers);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let engine = Engine::start(config).await?;
+    tracing::info!(sip = %engine.sip_address(), "Switchboard is running; Ctrl-C to stop");
+    wait_for_stop_signal().await;
+    engine.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = match signal(SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.ok();
+}
+
+fn check_dialplans(paths: &[PathBuf], prompts_dir: &Path) -> ExitCode {
+    let mut files = Vec::new();
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from("dialplans")]
+    } else {
+        paths.to_vec()
+    };
+    for path in &paths {
+        if path.is_dir() {
+            match plan_files(path) {
+                Ok(found) => files.extend(found),
+                Err(error) => {
+                    eprintln!("{}: cannot read folder: {error}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let library = PromptLibrary::new(prompts_dir);
+    let catalog = LoadingCatalog(&library);
+    let mut problems = 0;
+    for file in &files {
+        match switchboard::dialplan::load_file(file, &catalog) {
+            Ok(plan) => println!(
+                "ok    {} (dialplan '{}', {} nodes)",
+                file.display(),
+                plan.name(),
+                plan.nodes().len()
+            ),
+            Err(errors) => {
+                problems += errors.len();
+                for error in errors {
+                    println!("error {error}");
+                }
+            }
+        }
+    }
+    if problems > 0 {
+        println!("{problems} problem(s) in {} file(s)", files.len());
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn list_calls(url: &str, limit: i64, json: bool, show: Option<String>) -> anyhow::Result<()> {
+    let store = Store::open(url).await?;
+    if let Some(id) = show {
+        let Some(call) = store.find_call(&id).await? else {
+            anyhow::bail!("no call with id or Call-ID '{id}' in {url}");
+        };
+        let events = store.call_events(&call.id).await?;
+        if json {
+            println!("{}", serde_json::json!({ "call": call, "events": events }));
+        } else {
+            println!("call      {}", call.id);
+            println!("call-id   {}", call.sip_call_id);
+            println!("from      {}  to {}", call.caller, call.called);
+            println!("dialplan  {}", call.dialplan.as_deref().unwrap_or("-"));
+            println!(
+                "state     {}  outcome {}",
+                call.state,
+                call.outcome.as_deref().unwrap_or("-")
+            );
+            println!("started   {}", call.started_at);
+            println!("answered  {}", call.answered_at.as_deref().unwrap_or("-"));
+            println!(
+                "ended     {}  ({} ms)",
+                call.ended_at.as_deref().unwrap_or("-"),
+                call.duration_ms.unwrap_or(0)
+            );
+            println!(
+                "hangup    by {} ({})",
+                call.hangup_by.as_deref().unwrap_or("-"),
+                call.hangup_cause.as_deref().unwrap_or("-")
+            );
+            println!("path      {}", call.path);
+            println!("digits    {}", call.digits);
+            println!("variables {}", call.variables);
+            if let Some(path) = &call.recording_path {
+                println!("recording {path}");
+            }
+            println!("timeline:");
+            for event in events {
+                println!(
+                    "  {}  {:<14} {:<16} {}",
+                    event.at,
+                    event.kind,
+                    event.node.as_deref().unwrap_or(""),
+                    event.detail
+                );
+            }
+        }
+        return Ok(());
+    }
+    let calls = store.recent_calls(limit).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&calls)?);
+        return Ok(());
+    }
+    println!(
+        "{:<24} {:<16} {:<10} {:<10} {:<9} {:>8} {:<16} {:<10}",
+        "started", "caller", "called", "dialplan", "state", "secs", "outcome", "hangup"
+    );
+    for call in calls {
+        println!(
+            "{:<24} {:<16} {:<10} {:<10} {:<9} {:>8} {:<16} {:<10}",
+            call.started_at,
+            call.caller,
+            call.called,
+            call.dialplan.as_deref().unwrap_or("-"),
+            call.state,
+            call.duration_ms
+                .map(|ms| format!("{:.1}", ms as f64 / 1000.0))
+                .unwrap_or_else(|| "-".into()),
+            call.outcome.as_deref().unwrap_or("-"),
+            call.hangup_by.as_deref().unwrap_or("-"),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! One SIP call leg as the call layer sees it: commands out (ring, answer,
+//! hang up, transfer) and [`LegEvent`]s in. Wraps an rsipstack server dialog.
+
+use std::sync::Arc;
+
+use rsipstack::dialog::dialog::{
+    DialogState, DialogStateReceiver, TerminatedReason, TransactionHandle,
+};
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::dialog::invite_dialog::InviteDialog;
+use rsipstack::sip::prelude::*;
+use rsipstack::sip::{Header, Method, StatusCode};
+
+use super::SipError;
+
+/// Something the caller's side did.
+#[derive(Debug)]
+pub enum LegEvent {
+    /// The caller acknowledged our answer: media may flow both ways.
+    Confirmed,
+    /// The caller gave up before we answered (the stack already sent 487).
+    Cancelled,
+    /// The caller hung up (BYE).
+    RemoteHangup,
+    /// The dialog ended for another reason (no ACK, transport failure, ...).
+    Failed(String),
+    /// SIP INFO inside the call (DTMF relay, for instance).
+    Info {
+        content_type: String,
+        body: Vec<u8>,
+        responder: Responder,
+    },
+    /// A re-INVITE or UPDATE with a new offer (hold, resume, new address).
+    Reoffer { body: Vec<u8>, responder: Responder },
+    /// Some other in-dialog request the call may answer.
+    Other {
+        method: String,
+        responder: Responder,
+    },
+}
+
+/// Answers one in-dialog request.
+#[derive(Debug)]
+pub struct Responder {
+    handle: TransactionHandle,
+}
+
+impl Responder {
+    pub async fn respond(self, status: u16, content_type: Option<&str>, body: Option<Vec<u8>>) {
+        let headers = content_type.map(|value| vec![Header::ContentType(value.into())]);
+        if self
+            .handle
+            .respond(StatusCode::from(status), headers, body)
+            .await
+            .is_err()
+        {
+            tracing::debug!(status, "in-dialog request ended before we answered");
+        }
+    }
+}
+
+pub struct Leg {
+    dialog: InviteDialog,
+    states: DialogStateReceiver,
+    dialogs: Arc<DialogLayer>,
+    confirmed: bool,
+}
+
+impl Leg {
+    pub(super) fn new(
+        dialog: InviteDialog,
+        states: DialogStateReceiver,
+        dialogs: Arc<DialogLayer>,
+    ) -> Leg {
+        Leg {
+            dialog,
+            states,
+            dialogs,
+            confirmed: false,
+        }
+    }
+
+    /// 180 Ringing.
+    pub fn ringing(&self) -> Result<(), SipError> {
+        Ok(self.dialog.ringing(None, None)?)
+    }
+
+    /// 200 OK with our SDP answer.
+    pub fn answer(&self, sdp: &str) -> Result<(), SipError> {
+        Ok(self.dialog.accept(
+            Some(vec![Header::ContentType("application/sdp".into())]),
+            Some(sdp.as_bytes().to_vec()),
+        )?)
+    }
+
+    /// A final error response before answering.
+    pub fn reject(&self, status: u16, reason: &str) -> Result<(), SipError> {
+        Ok(self
+            .dialog
+            .reject(Some(StatusCode::from(status)), Some(reason.to_string()))?)
+    }
+
+    /// BYE.
+    pub async fn hangup(&self) -> Result<(), SipError> {
+        Ok(self.dialog.bye().await?)
+    }
+
+    /// Blind transfer (RFC 3515 REFER). Returns the status the caller's UA gave
+    /// the REFER: 202 means it accepted and will call the target itself.
+    pub async fn refer(&self, target: &str) -> Result<u16, SipError> {
+        let uri = rsipstack::sip::Uri::try_from(target)
+            .map_err(|error| SipError::Stack(format!("bad transfer target {target}: {error}")))?;
+        let response = self.dialog.refer(uri, None, None).await?;
+        Ok(response
+            .map(|response| u16::from(response.status_code))
+            .unwrap_or(0))
+    }
+
+    /// The next thing the caller's side did; `None` once the dialog is gone.
+    pub async fn next_event(&mut self) -> Option<LegEvent> {
+        loop {
+            let state = self.states.recv().await?;
+            match state {
+                DialogState::Confirmed(..) => {
+                    // The stack re-announces Confirmed after every in-dialog
+                    // request; only the first one (the ACK) is news.
+                    if !self.confirmed {
+                        self.confirmed = true;
+                        return Some(LegEvent::Confirmed);
+                    }
+                }
+                DialogState::Terminated(_, reason) => {
+                    return Some(match reason {
+                        TerminatedReason::UacCancel => LegEvent::Cancelled,
+                        TerminatedReason::UacBye => LegEvent::RemoteHangup,
+                        TerminatedReason::UasBye => LegEvent::Failed("local hangup".into()),
+                        TerminatedReason::Timeout => {
+                            LegEvent::Failed("no ACK for our answer".into())
+                        }
+                        other => LegEvent::Failed(format!("{other:?}")),
+                    });
+                }
+                DialogState::Info(_, request, handle) => {
+                    let content_type = request
+                        .header_value("Content-Type")
+                        .map(|value| value.trim().to_ascii_lowercase())
+                        .unwrap_or_default();
+                    return Some(LegEvent::Info {
+                        content_type,
+                        body: request.body.clone(),
+                        responder: Responder { handle },
+                    });
+                }
+                DialogState::Updated(_, request, handle) => {
+                    if matches!(request.method, Method::Invite | Method::Update) {
+                        return Some(LegEvent::Reoffer {
+                            body: request.body.clone(),
+                            responder: Responder { handle },
+                        });
+                    }
+                    return Some(LegEvent::Other {
+                        method: request.method.to_string(),
+                        responder: Responder { handle },
+                    });
+                }
+                DialogState::Options(_, request, handle)
+                | DialogState::Message(_, request, handle)
+                | DialogState::Notify(_, request, handle)
+                | DialogState::Refer(_, request, handle)
+                | DialogState::Publish(_, request, handle) => {
+                    return Some(LegEvent::Other {
+                        method: request.method.to_string(),
+                        responder: Responder { handle },
+                    });
+                }
+                DialogState::Calling(_)
+                | DialogState::Trying(_)
+                | DialogState::Early(..)
+                | DialogState::WaitAck(..) => {}
+            }
+        }
+    }
+}
+
+impl Drop for Leg {
+    fn drop(&mut self) {
+        self.dialogs.remove_dialog(&self.dialog.id());
+    }
+}
