@@ -41,6 +41,14 @@ const RECORDING_SAFETY_SECONDS: i64 = 5;
 /// How long to wait for `RecordingFinished` after asking the driver to stop.
 const RECORDING_STOP_WAIT_SECONDS: i64 = 5;
 
+/// `now` plus whole seconds. Saturates instead of overflowing, because a
+/// far-future deadline is harmless while a panic would drop the call.
+fn later(now: Timestamp, seconds: i64) -> Timestamp {
+    Duration::try_seconds(seconds)
+        .and_then(|duration| now.checked_add_signed(duration))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+}
+
 /// Facts about the call supplied by the driver when the call starts.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CallInfo {
@@ -362,7 +370,7 @@ impl Session {
                     "recording overran its safety deadline; stopping".to_string(),
                 );
                 self.actions.push_back(Action::StopRecording);
-                self.deadline = Some(now + Duration::seconds(RECORDING_STOP_WAIT_SECONDS));
+                self.deadline = Some(later(now, RECORDING_STOP_WAIT_SECONDS));
                 self.phase = Phase::RecordingStopping { path };
                 None
             }
@@ -540,7 +548,10 @@ impl Session {
                 let wait = i64::try_from(http.timeout_ms)
                     .unwrap_or(i64::MAX / 2)
                     .saturating_add(HTTP_GRACE_MILLISECONDS);
-                self.deadline = now.checked_add_signed(Duration::milliseconds(wait));
+                self.deadline = Some(
+                    now.checked_add_signed(Duration::milliseconds(wait))
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+                );
                 self.phase = Phase::WaitingForHttp;
                 None
             }
@@ -674,7 +685,7 @@ impl Session {
         self.deadline = if playing {
             None
         } else {
-            Some(now + Duration::seconds(settings.first_timeout_secs.into()))
+            Some(later(now, settings.first_timeout_secs.into()))
         };
     }
 
@@ -722,8 +733,7 @@ impl Session {
                 if length >= collect.max_length {
                     return self.finish_collect(input, now);
                 }
-                self.deadline =
-                    Some(now + Duration::seconds(collect.inter_digit_timeout_secs.into()));
+                self.deadline = Some(later(now, collect.inter_digit_timeout_secs.into()));
                 self.phase = Phase::Input(input);
                 None
             }
@@ -828,7 +838,7 @@ impl Session {
                 };
                 if stops {
                     self.actions.push_back(Action::StopRecording);
-                    self.deadline = Some(now + Duration::seconds(RECORDING_STOP_WAIT_SECONDS));
+                    self.deadline = Some(later(now, RECORDING_STOP_WAIT_SECONDS));
                     self.phase = Phase::RecordingStopping { path };
                 } else {
                     self.phase = Phase::Recording { path };
@@ -853,7 +863,7 @@ impl Session {
                     .and_then(input_settings)
                     .map(|settings| settings.first_timeout_secs)
                     .unwrap_or(5);
-                self.deadline = Some(now + Duration::seconds(timeout_secs.into()));
+                self.deadline = Some(later(now, timeout_secs.into()));
                 self.phase = Phase::Input(input);
                 None
             }
@@ -899,7 +909,7 @@ impl Session {
             silence_seconds: record.silence_seconds,
         });
         let safety = i64::from(record.max_seconds) + RECORDING_SAFETY_SECONDS;
-        self.deadline = Some(now + Duration::seconds(safety));
+        self.deadline = Some(later(now, safety));
         self.phase = Phase::Recording { path };
     }
 

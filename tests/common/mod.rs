@@ -1,0 +1,424 @@
+//! Shared helpers for the tests that drive the real engine binary with real
+//! SIP peers (SIPp) on loopback. Each test starts its own engine on free
+//! ports with its own database, so tests run in parallel without colliding.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use switchboard::media::dtmf::telephone_event_packets;
+use switchboard::media::g711::Codec;
+use switchboard::media::prompts::PromptLibrary;
+use switchboard::media::rtp::{RtpPacket, RtpSender};
+use switchboard::store::{CallEventRecord, CallRecord, Store};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::UdpSocket;
+use tokio::process::{Child, Command};
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    repo_root().join("tests/sipp").join(name)
+}
+
+/// SIPp must be installed (the README's test command installs it). A missing
+/// SIPp is a failure, never a silent skip.
+pub fn require_sipp() {
+    let found = std::process::Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(found, "sipp is not installed: run scripts/test.sh (it installs sip-tester)");
+}
+
+/// A running engine process.
+pub struct Engine {
+    child: Child,
+    pub sip: SocketAddr,
+    pub database_url: String,
+    pub dir: tempfile::TempDir,
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+pub struct EngineOptions {
+    pub dialplans: PathBuf,
+    pub extra_args: Vec<String>,
+    /// Reuse this working folder (and its database) instead of a new one.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            dialplans: repo_root().join("dialplans"),
+            extra_args: Vec::new(),
+            dir: None,
+        }
+    }
+}
+
+impl Engine {
+    pub async fn start() -> Engine {
+        Engine::start_with(EngineOptions::default()).await
+    }
+
+    pub async fn start_with(options: EngineOptions) -> Engine {
+        let dir = options
+            .dir
+            .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        let database_url = format!("sqlite://{}", dir.path().join("calls.db").display());
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command
+            .arg("--database")
+            .arg(&database_url)
+            .arg("serve")
+            .arg("--sip-listen")
+            .arg("127.0.0.1:0")
+            .arg("--dialplans")
+            .arg(&options.dialplans)
+            .arg("--prompts")
+            .arg(repo_root().join("prompts"))
+            .arg("--recordings")
+            .arg(dir.path().join("recordings"))
+            .arg("--log-format")
+            .arg("json")
+            .args(&options.extra_args)
+            .env("RUST_LOG", "info,rsipstack=warn")
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("start the engine binary");
+        let stderr = child.stderr.take().expect("engine stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (address_sender, address_receiver) = tokio::sync::oneshot::channel();
+        let log_writer = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            let mut address_sender = Some(address_sender);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("SIP listening") {
+                    if let Some(address) = json_field(&line, "local_address") {
+                        if let Some(sender) = address_sender.take() {
+                            sender.send(address).ok();
+                        }
+                    }
+                }
+                log_writer.lock().unwrap().push(line);
+            }
+        });
+        let address = match tokio::time::timeout(Duration::from_secs(30), address_receiver).await
+        {
+            Ok(Ok(address)) => address,
+            _ => panic!(
+                "engine did not start; log:\n{}",
+                log.lock().unwrap().join("\n")
+            ),
+        };
+        Engine {
+            child,
+            sip: address.parse().expect("SIP address"),
+            database_url,
+            dir,
+            log,
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&self.database_url).await.expect("open database")
+    }
+
+    /// Waits until the call log holds `count` ended calls, then returns them
+    /// (newest first). Engine writes are asynchronous, so poll briefly.
+    pub async fn ended_calls(&self, count: usize) -> Vec<CallRecord> {
+        let store = self.store().await;
+        for _ in 0..200 {
+            let calls = store.recent_calls(100).await.expect("calls");
+            let ended = calls.iter().filter(|c| c.state == "ended").count();
+            if ended >= count {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "call log never showed {count} ended calls: {:?}\nengine log:\n{}",
+            store.recent_calls(100).await,
+            self.log_text()
+        );
+    }
+
+    pub async fn events(&self, call_id: &str) -> Vec<CallEventRecord> {
+        self.store().await.call_events(call_id).await.expect("events")
+    }
+
+    /// kill -9: no chance to clean up.
+    pub async fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().await.ok();
+        self.child.wait().await.ok();
+        self.dir
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        if let Some(pid) = self.child.id() {
+            std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .ok();
+        }
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("engine stops within 20 s")
+            .expect("exit status")
+    }
+}
+
+/// A string field from a JSON log line (top level or under "fields").
+pub fn json_field(line: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let found = value
+        .get("fields")
+        .and_then(|fields| fields.get(key))
+        .or_else(|| value.get(key))?;
+    Some(match found {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// A SIPp process.
+pub struct Sipp {
+    child: Child,
+    pub local_port: u16,
+}
+
+pub struct SippOutcome {
+    pub success: bool,
+    pub output: String,
+}
+
+impl Sipp {
+    /// Runs `scenario` against the engine. `keys` become `[name]` keywords in
+    /// the scenario (SIPp `-key`).
+    pub fn spawn(engine: SocketAddr, scenario_file: &str, service: &str, keys: &[(&str, String)]) -> Sipp {
+        require_sipp();
+        let local_port = free_udp_port();
+        let mut command = Command::new("sipp");
+        command
+            .arg(engine.to_string())
+            .args(["-bind_local", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-ci", "127.0.0.1"])
+            .arg("-p")
+            .arg(local_port.to_string())
+            .arg("-s")
+            .arg(service)
+            .args(["-m", "1", "-l", "1", "-nostdin", "-timeout", "120s", "-timeout_error"])
+            .args(["-recv_timeout", "60000"]);
+        for (name, value) in keys {
+            command.arg("-key").arg(name).arg(value);
+        }
+        command
+            .arg("-sf")
+            .arg(scenario(scenario_file))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = command.spawn().expect("start sipp");
+        Sipp { child, local_port }
+    }
+
+    pub async fn finish(self, limit: Duration) -> SippOutcome {
+        let output = tokio::time::timeout(limit, self.child.wait_with_output())
+            .await
+            .expect("sipp finishes in time")
+            .expect("sipp output");
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        SippOutcome {
+            success: output.status.success(),
+            output: text,
+        }
+    }
+}
+
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|socket| socket.local_addr())
+        .map(|address| address.port())
+        .expect("free port")
+}
+
+/// One RTP packet the engine sent us.
+#[derive(Debug, Clone)]
+pub struct ReceivedRtp {
+    pub marker: bool,
+    pub payload_type: u8,
+    pub sequence: u16,
+    pub timestamp: u32,
+    pub ssrc: u32,
+    pub payload: Vec<u8>,
+}
+
+/// The caller's media side: a real UDP socket whose port goes into the SDP
+/// offer. It records every RTP packet the engine sends and can send digits.
+pub struct CallerMedia {
+    socket: Arc<UdpSocket>,
+    pub port: u16,
+    pub received: Arc<Mutex<Vec<ReceivedRtp>>>,
+    engine_media: Arc<Mutex<Option<SocketAddr>>>,
+    sender: Mutex<RtpSender>,
+}
+
+impl CallerMedia {
+    pub async fn bind() -> CallerMedia {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("media socket"));
+        let port = socket.local_addr().expect("addr").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let engine_media = Arc::new(Mutex::new(None));
+        let (reader, sink, source) = (socket.clone(), received.clone(), engine_media.clone());
+        tokio::spawn(async move {
+            let mut buffer = vec![0u8; 2048];
+            while let Ok((length, from)) = reader.recv_from(&mut buffer).await {
+                if let Ok(packet) = RtpPacket::parse(&buffer[..length]) {
+                    *source.lock().unwrap() = Some(from);
+                    sink.lock().unwrap().push(ReceivedRtp {
+                        marker: packet.marker,
+                        payload_type: packet.payload_type,
+                        sequence: packet.sequence,
+                        timestamp: packet.timestamp,
+                        ssrc: packet.ssrc,
+                        payload: packet.payload.to_vec(),
+                    });
+                }
+            }
+        });
+        CallerMedia {
+            socket,
+            port,
+            received,
+            engine_media,
+            sender: Mutex::new(RtpSender::new(0x5157_1234, 100, 8000)),
+        }
+    }
+
+    /// Everything received so far, payloads joined.
+    pub fn audio_bytes(&self) -> Vec<u8> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|packet| packet.payload.iter().copied())
+            .collect()
+    }
+
+    pub fn packet_count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+
+    /// Waits until the engine has sent the first 200 ms of `prompt` (encoded
+    /// with `codec`), byte for byte, after byte offset `after`; returns the
+    /// offset where it starts.
+    pub async fn wait_for_prompt(&self, prompt: &[u8], after: usize, limit: Duration) -> Option<usize> {
+        let needle = &prompt[..prompt.len().min(1600)];
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let audio = self.audio_bytes();
+            if audio.len() > after {
+                if let Some(position) = audio[after..].windows(needle.len()).position(|w| w == needle) {
+                    return Some(after + position);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends one RFC 4733 digit (start, updates, three end packets) to where
+    /// the engine's media comes from.
+    pub async fn send_digit(&self, digit: char, payload_type: u8) {
+        let target = self
+            .engine_media
+            .lock()
+            .unwrap()
+            .expect("engine media address known (it sends first)");
+        let start = {
+            let mut sender = self.sender.lock().unwrap();
+            let start = sender.next_timestamp;
+            sender.skip(1600);
+            start
+        };
+        for (marker, timestamp, payload) in telephone_event_packets(digit, start, 800, 160, 10) {
+            let mut packet = Vec::new();
+            self.sender
+                .lock()
+                .unwrap()
+                .packet_at(payload_type, &payload, timestamp, marker, &mut packet);
+            self.socket.send_to(&packet, target).await.expect("send digit");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends 20 ms of silence in `codec` (keeps the engine's media timeout away).
+    pub async fn send_silence(&self, codec: Codec, packets: usize) {
+        let Some(target) = *self.engine_media.lock().unwrap() else {
+            return;
+        };
+        let payload = vec![codec.silence_byte(); 160];
+        for _ in 0..packets {
+            let mut packet = Vec::new();
+            self.sender
+                .lock()
+                .unwrap()
+                .next_packet(codec.payload_type(), &payload, 160, false, &mut packet);
+            self.socket.send_to(&packet, target).await.ok();
+        }
+    }
+}
+
+/// A prompt as the engine would send it.
+pub fn encoded_prompt(language: &str, name: &str, codec: Codec) -> Vec<u8> {
+    let library = PromptLibrary::new(repo_root().join("prompts"));
+    library
+        .get(language, name)
+        .unwrap_or_else(|error| panic!("prompt {language}/{name}: {error}"))
+        .encoded(codec)
+        .to_vec()
+}
+
+pub fn path_of(call: &CallRecord) -> Vec<String> {
+    serde_json::from_str(&call.path).expect("path is a JSON array")
+}
+
+pub fn variables_of(call: &CallRecord) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(&call.variables).expect("variables are a JSON object")
+}
+
+pub fn temp_dialplans(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write dialplan");
+    }
+    dir
+}
+
+pub fn exists(path: &Path) -> bool {
+    path.exists()
+}
