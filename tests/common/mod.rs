@@ -35,7 +35,10 @@ pub fn require_sipp() {
         .stderr(Stdio::null())
         .status()
         .is_ok();
-    assert!(found, "sipp is not installed: run scripts/test.sh (it installs sip-tester)");
+    assert!(
+        found,
+        "sipp is not installed: run scripts/test.sh (it installs sip-tester)"
+    );
 }
 
 /// A running engine process.
@@ -115,8 +118,7 @@ impl Engine {
                 log_writer.lock().unwrap().push(line);
             }
         });
-        let address = match tokio::time::timeout(Duration::from_secs(30), address_receiver).await
-        {
+        let address = match tokio::time::timeout(Duration::from_secs(30), address_receiver).await {
             Ok(Ok(address)) => address,
             _ => panic!(
                 "engine did not start; log:\n{}",
@@ -137,7 +139,9 @@ impl Engine {
     }
 
     pub async fn store(&self) -> Store {
-        Store::open(&self.database_url).await.expect("open database")
+        Store::open(&self.database_url)
+            .await
+            .expect("open database")
     }
 
     /// Waits until the call log holds `count` ended calls, then returns them
@@ -160,7 +164,11 @@ impl Engine {
     }
 
     pub async fn events(&self, call_id: &str) -> Vec<CallEventRecord> {
-        self.store().await.call_events(call_id).await.expect("events")
+        self.store()
+            .await
+            .call_events(call_id)
+            .await
+            .expect("events")
     }
 
     /// kill -9: no chance to clean up.
@@ -213,19 +221,53 @@ pub struct SippOutcome {
 impl Sipp {
     /// Runs `scenario` against the engine. `keys` become `[name]` keywords in
     /// the scenario (SIPp `-key`).
-    pub fn spawn(engine: SocketAddr, scenario_file: &str, service: &str, keys: &[(&str, String)]) -> Sipp {
+    pub fn spawn(
+        engine: SocketAddr,
+        scenario_file: &str,
+        service: &str,
+        keys: &[(&str, String)],
+    ) -> Sipp {
+        Sipp::spawn_with(engine, scenario_file, service, keys, &[])
+    }
+
+    /// As [`Sipp::spawn`], with extra SIPp arguments (e.g. `-t t1` for TCP).
+    pub fn spawn_with(
+        engine: SocketAddr,
+        scenario_file: &str,
+        service: &str,
+        keys: &[(&str, String)],
+        extra: &[&str],
+    ) -> Sipp {
         require_sipp();
         let local_port = free_udp_port();
         let mut command = Command::new("sipp");
         command
             .arg(engine.to_string())
-            .args(["-bind_local", "-i", "127.0.0.1", "-mi", "127.0.0.1", "-ci", "127.0.0.1"])
+            .args([
+                "-bind_local",
+                "-i",
+                "127.0.0.1",
+                "-mi",
+                "127.0.0.1",
+                "-ci",
+                "127.0.0.1",
+            ])
             .arg("-p")
             .arg(local_port.to_string())
             .arg("-s")
             .arg(service)
-            .args(["-m", "1", "-l", "1", "-nostdin", "-timeout", "120s", "-timeout_error"])
-            .args(["-recv_timeout", "60000"]);
+            .args([
+                "-m",
+                "1",
+                "-l",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "120s",
+                "-timeout_error",
+            ])
+            .args(["-recv_timeout", "60000"])
+            .args(extra);
         for (name, value) in keys {
             command.arg("-key").arg(name).arg(value);
         }
@@ -334,13 +376,21 @@ impl CallerMedia {
     /// Waits until the engine has sent the first 200 ms of `prompt` (encoded
     /// with `codec`), byte for byte, after byte offset `after`; returns the
     /// offset where it starts.
-    pub async fn wait_for_prompt(&self, prompt: &[u8], after: usize, limit: Duration) -> Option<usize> {
+    pub async fn wait_for_prompt(
+        &self,
+        prompt: &[u8],
+        after: usize,
+        limit: Duration,
+    ) -> Option<usize> {
         let needle = &prompt[..prompt.len().min(1600)];
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let audio = self.audio_bytes();
             if audio.len() > after {
-                if let Some(position) = audio[after..].windows(needle.len()).position(|w| w == needle) {
+                if let Some(position) = audio[after..]
+                    .windows(needle.len())
+                    .position(|w| w == needle)
+                {
                     return Some(after + position);
                 }
             }
@@ -367,13 +417,38 @@ impl CallerMedia {
         };
         for (marker, timestamp, payload) in telephone_event_packets(digit, start, 800, 160, 10) {
             let mut packet = Vec::new();
-            self.sender
-                .lock()
-                .unwrap()
-                .packet_at(payload_type, &payload, timestamp, marker, &mut packet);
-            self.socket.send_to(&packet, target).await.expect("send digit");
+            self.sender.lock().unwrap().packet_at(
+                payload_type,
+                &payload,
+                timestamp,
+                marker,
+                &mut packet,
+            );
+            self.socket
+                .send_to(&packet, target)
+                .await
+                .expect("send digit");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Streams 20 ms silence packets until the returned guard is dropped, as a
+    /// phone does (it keeps the engine's media timeout away). Bounded: stops
+    /// by itself after `limit`.
+    pub fn stream_silence(
+        self: &Arc<Self>,
+        codec: Codec,
+        limit: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let media = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_millis(20));
+            let deadline = tokio::time::Instant::now() + limit;
+            while tokio::time::Instant::now() < deadline {
+                ticker.tick().await;
+                media.send_silence(codec, 1).await;
+            }
+        })
     }
 
     /// Sends 20 ms of silence in `codec` (keeps the engine's media timeout away).
@@ -384,10 +459,13 @@ impl CallerMedia {
         let payload = vec![codec.silence_byte(); 160];
         for _ in 0..packets {
             let mut packet = Vec::new();
-            self.sender
-                .lock()
-                .unwrap()
-                .next_packet(codec.payload_type(), &payload, 160, false, &mut packet);
+            self.sender.lock().unwrap().next_packet(
+                codec.payload_type(),
+                &payload,
+                160,
+                false,
+                &mut packet,
+            );
             self.socket.send_to(&packet, target).await.ok();
         }
     }
