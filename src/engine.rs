@@ -88,7 +88,8 @@ impl Engine {
                 user_agent: config.sip.user_agent.clone(),
             },
             handler.clone(),
-            shutdown.child_token(),
+            // Not a child of `shutdown`: SIP must outlive the calls' BYEs.
+            CancellationToken::new(),
         )
         .await
         .context("starting SIP")?;

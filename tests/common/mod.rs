@@ -55,6 +55,8 @@ pub struct EngineOptions {
     pub extra_args: Vec<String>,
     /// Reuse this working folder (and its database) instead of a new one.
     pub dir: Option<tempfile::TempDir>,
+    /// A TOML config file (`--config`).
+    pub config: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -63,6 +65,7 @@ impl Default for EngineOptions {
             dialplans: repo_root().join("dialplans"),
             extra_args: Vec::new(),
             dir: None,
+            config: None,
         }
     }
 }
@@ -78,6 +81,9 @@ impl Engine {
             .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         let database_url = format!("sqlite://{}", dir.path().join("calls.db").display());
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        if let Some(config) = &options.config {
+            command.arg("--config").arg(config);
+        }
         command
             .arg("--database")
             .arg(&database_url)
@@ -171,6 +177,62 @@ impl Engine {
             .expect("events")
     }
 
+    /// Sends a signal (e.g. "HUP") to the engine process.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("engine is running");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill command");
+        assert!(status.success());
+    }
+
+    /// Waits for a log line containing `text` that was not there before
+    /// `after` lines; returns its index.
+    pub async fn wait_for_log(&self, text: &str, after: usize, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(index) = self
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .skip(after)
+                .position(|l| l.contains(text))
+            {
+                return after + index;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {text:?}; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// Waits until a call row reaches `state`.
+    pub async fn wait_for_call_state(&self, state: &str, limit: Duration) -> CallRecord {
+        let store = self.store().await;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let calls = store.recent_calls(10).await.expect("calls");
+            if let Some(call) = calls.into_iter().find(|c| c.state == state) {
+                return call;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no call reached state {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// kill -9: no chance to clean up.
     pub async fn kill(mut self) -> tempfile::TempDir {
         self.child.kill().await.ok();
@@ -178,8 +240,9 @@ impl Engine {
         self.dir
     }
 
-    /// SIGTERM and wait for a clean exit.
-    pub async fn stop(mut self) -> std::process::ExitStatus {
+    /// SIGTERM and wait for a clean exit; returns the exit status and the
+    /// working folder (which would be deleted with the engine otherwise).
+    pub async fn stop(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
         if let Some(pid) = self.child.id() {
             std::process::Command::new("kill")
                 .arg("-TERM")
@@ -187,10 +250,11 @@ impl Engine {
                 .status()
                 .ok();
         }
-        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+        let status = tokio::time::timeout(Duration::from_secs(20), self.child.wait())
             .await
             .expect("engine stops within 20 s")
-            .expect("exit status")
+            .expect("exit status");
+        (status, self.dir)
     }
 }
 
@@ -315,6 +379,7 @@ pub struct ReceivedRtp {
     pub timestamp: u32,
     pub ssrc: u32,
     pub payload: Vec<u8>,
+    pub arrived: std::time::Instant,
 }
 
 /// The caller's media side: a real UDP socket whose port goes into the SDP
@@ -346,6 +411,7 @@ impl CallerMedia {
                         timestamp: packet.timestamp,
                         ssrc: packet.ssrc,
                         payload: packet.payload.to_vec(),
+                        arrived: std::time::Instant::now(),
                     });
                 }
             }
@@ -449,6 +515,61 @@ impl CallerMedia {
                 media.send_silence(codec, 1).await;
             }
         })
+    }
+
+    /// Sends a DTMF digit as in-band audio (two tones, 100 ms, then 100 ms of
+    /// silence), for callers whose phone cannot send RFC 4733 events.
+    pub async fn send_inband_digit(&self, digit: char, codec: Codec) {
+        let target = self
+            .engine_media
+            .lock()
+            .unwrap()
+            .expect("engine media address known");
+        let mut samples = switchboard::media::tone::dtmf_tone(digit, 100, 0.3, 8000);
+        samples.extend(switchboard::media::tone::silence(100, 8000));
+        let mut encoded = Vec::new();
+        switchboard::media::g711::encode_into(codec, &samples, &mut encoded);
+        for chunk in encoded.chunks(160) {
+            let mut packet = Vec::new();
+            self.sender.lock().unwrap().next_packet(
+                codec.payload_type(),
+                chunk,
+                160,
+                false,
+                &mut packet,
+            );
+            self.socket
+                .send_to(&packet, target)
+                .await
+                .expect("send audio");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends `samples` as 20 ms audio packets, paced in real time.
+    pub async fn send_audio(&self, samples: &[i16], codec: Codec) {
+        let target = self
+            .engine_media
+            .lock()
+            .unwrap()
+            .expect("engine media address known");
+        let mut encoded = Vec::new();
+        switchboard::media::g711::encode_into(codec, samples, &mut encoded);
+        for chunk in encoded.chunks(160) {
+            let mut packet = Vec::new();
+            self.sender.lock().unwrap().next_packet(
+                codec.payload_type(),
+                chunk,
+                160,
+                false,
+                &mut packet,
+            );
+            self.socket
+                .send_to(&packet, target)
+                .await
+                .expect("send audio");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Sends 20 ms of silence in `codec` (keeps the engine's media timeout away).

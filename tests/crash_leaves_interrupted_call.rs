@@ -1,0 +1,59 @@
+//! The call row is written when the call starts and updated as it goes: an
+//! engine killed with SIGKILL mid-call leaves a row saying the call was in
+//! progress, with its path so far, and the next start closes it as
+//! `interrupted`.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use switchboard::media::g711::Codec;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_engine_leaves_an_in_progress_row_closed_on_restart() {
+    let engine = Engine::start().await;
+    let media = Arc::new(CallerMedia::bind().await);
+    let sipp = Sipp::spawn(
+        engine.sip,
+        "uac_wait_for_bye.xml",
+        "100",
+        &[("rtp_port", media.port.to_string())],
+    );
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "welcome", Codec::Pcmu),
+            0,
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("welcome heard");
+    let in_progress = engine
+        .wait_for_call_state("answered", Duration::from_secs(10))
+        .await;
+    assert_eq!(in_progress.ended_at, None);
+
+    let dir = engine.kill().await;
+    drop(sipp);
+
+    let restarted = Engine::start_with(EngineOptions {
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await;
+    let calls = restarted.store().await.recent_calls(10).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    let call = &calls[0];
+    assert_eq!(call.id, in_progress.id);
+    assert_eq!(call.state, "interrupted");
+    assert_eq!(call.hangup_by.as_deref(), Some("system"));
+    assert_eq!(call.hangup_cause.as_deref(), Some("engine_restart"));
+    assert_eq!(call.outcome.as_deref(), Some("interrupted"));
+    assert!(call.ended_at.is_some());
+    assert!(call.answered_at.is_some());
+    assert_eq!(path_of(call).first().map(String::as_str), Some("welcome"));
+    assert!(restarted
+        .log_text()
+        .contains("closed calls left open by a previous run"));
+}
