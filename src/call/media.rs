@@ -83,12 +83,15 @@ impl MediaSession {
             packets_sent: 0,
             packets_received: 0,
         };
-        session.apply_offer(negotiated);
+        session.apply_offer(negotiated, now);
         session
     }
 
     /// Takes a (re-)negotiated offer: new address, codec, hold state.
-    pub fn apply_offer(&mut self, negotiated: &Negotiated) {
+    pub fn apply_offer(&mut self, negotiated: &Negotiated, now: Instant) {
+        // A new offer restarts the media clock: after a resume the caller
+        // gets a full timeout to start sending again.
+        self.last_packet_at = now;
         self.codec = negotiated.codec;
         self.payload_type = negotiated.payload_type;
         self.telephone_event_payload_type = negotiated.telephone_event_payload_type;
@@ -112,8 +115,16 @@ impl MediaSession {
         );
     }
 
+    /// The caller put the call on hold: it does not want our media
+    /// (a=sendonly/inactive, or c=0.0.0.0 per RFC 3264 §8.4).
     pub fn on_hold(&self) -> bool {
-        !self.expecting_media
+        !self.sending_allowed
+    }
+
+    /// Whether the caller is meant to be sending to us; the media timeout
+    /// applies only then.
+    pub fn expects_media(&self) -> bool {
+        self.expecting_media
     }
 
     pub fn local_port(&self) -> u16 {

@@ -360,7 +360,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                 if let Some(event) = event {
                     driver.on_media_event(event, &mut session).await;
                 }
-                if !driver.media.on_hold()
+                if driver.media.expects_media()
                     && now.duration_since(driver.media.last_packet_at) > engine.settings.media_timeout
                 {
                     info!(timeout_s = engine.settings.media_timeout.as_secs(), "no RTP from the caller; hanging up");
@@ -413,7 +413,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                             }));
                         match outcome {
                             Some(Ok(renegotiated)) => {
-                                driver.media.apply_offer(&renegotiated);
+                                driver.media.apply_offer(&renegotiated, Instant::now());
                                 session_version += 1;
                                 let answer = sdp::build_answer(&renegotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
                                 info!(hold = driver.media.on_hold(), "re-INVITE accepted");

@@ -1,0 +1,159 @@
+//! Dialplans reload on SIGHUP (and on file change): new calls get the new
+//! plan, a call in progress finishes on the plan it started with, and a
+//! reload with errors keeps the old plan running and logs why.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use switchboard::media::g711::Codec;
+
+const VERSION_ONE: &str = r#"
+[dialplan]
+name = "hotline"
+start = "welcome"
+languages = ["en"]
+
+[nodes.welcome]
+type = "play"
+prompts = ["welcome", "main_menu"]
+next = "bye"
+
+[nodes.bye]
+type = "hangup"
+outcome = "version_one"
+"#;
+
+const VERSION_TWO: &str = r#"
+[dialplan]
+name = "hotline"
+start = "bye"
+languages = ["en"]
+
+[nodes.bye]
+type = "hangup"
+prompts = ["goodbye"]
+outcome = "version_two"
+"#;
+
+const BROKEN: &str = r#"
+[dialplan]
+name = "hotline"
+start = "bye"
+
+[nodes.bye]
+type = "hangup"
+prompts = ["no_such_prompt"]
+outcome = "broken"
+"#;
+
+async fn short_call(engine: &Engine) -> String {
+    let before = engine
+        .store()
+        .await
+        .recent_calls(100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|c| c.state == "ended")
+        .count();
+    let sipp = Sipp::spawn(
+        engine.sip,
+        "uac_wait_for_bye.xml",
+        "100",
+        &[("rtp_port", free_udp_port().to_string())],
+    );
+    let outcome = sipp.finish(Duration::from_secs(60)).await;
+    assert!(outcome.success, "{}\n{}", outcome.output, engine.log_text());
+    let calls = engine.ended_calls(before + 1).await;
+    let newest = calls
+        .iter()
+        .find(|c| c.state == "ended")
+        .expect("an ended call");
+    newest.outcome.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_switches_new_calls_and_keeps_old_ones() {
+    let plans = temp_dialplans(&[("hotline.toml", VERSION_ONE)]);
+    let file = plans.path().join("hotline.toml");
+    let engine = Engine::start_with(EngineOptions {
+        dialplans: plans.path().to_path_buf(),
+        ..EngineOptions::default()
+    })
+    .await;
+
+    // A call starts on version one and is still playing its long prompts...
+    let media = Arc::new(CallerMedia::bind().await);
+    let long_call = Sipp::spawn(
+        engine.sip,
+        "uac_wait_for_bye.xml",
+        "100",
+        &[("rtp_port", media.port.to_string())],
+    );
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "welcome", Codec::Pcmu),
+            0,
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("first call started");
+    let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
+
+    // ...when version two replaces it (SIGHUP).
+    let mark = engine.log_len();
+    std::fs::write(&file, VERSION_TWO).unwrap();
+    engine.signal("HUP");
+    engine
+        .wait_for_log("dialplans reloaded", mark, Duration::from_secs(10))
+        .await;
+    assert_eq!(short_call(&engine).await, "version_two");
+
+    // A broken version is refused; version two stays in service.
+    let mark = engine.log_len();
+    std::fs::write(&file, BROKEN).unwrap();
+    engine.signal("HUP");
+    let line = engine
+        .wait_for_log(
+            "previous version stays in service",
+            mark,
+            Duration::from_secs(10),
+        )
+        .await;
+    let logged = engine.log.lock().unwrap()[line].clone();
+    assert!(
+        logged.contains("hotline.toml") && logged.contains("no_such_prompt"),
+        "{logged}"
+    );
+    assert_eq!(short_call(&engine).await, "version_two");
+
+    // The first call finishes on version one.
+    let outcome = long_call.finish(Duration::from_secs(60)).await;
+    assert!(outcome.success, "{}", outcome.output);
+    let calls = engine.ended_calls(3).await;
+    let first = calls
+        .iter()
+        .find(|c| c.caller == "+15551234567" && path_of(c).contains(&"welcome".to_string()))
+        .expect("first call");
+    assert_eq!(first.outcome.as_deref(), Some("version_one"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_file_is_reloaded_without_a_signal() {
+    let plans = temp_dialplans(&[("hotline.toml", VERSION_ONE)]);
+    let engine = Engine::start_with(EngineOptions {
+        dialplans: plans.path().to_path_buf(),
+        ..EngineOptions::default()
+    })
+    .await;
+    let mark = engine.log_len();
+    std::fs::write(plans.path().join("hotline.toml"), VERSION_TWO).unwrap();
+    let line = engine
+        .wait_for_log("dialplans reloaded", mark, Duration::from_secs(15))
+        .await;
+    assert!(engine.log.lock().unwrap()[line].contains("file changed"));
+    assert_eq!(short_call(&engine).await, "version_two");
+}
