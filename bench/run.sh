@@ -27,7 +27,7 @@ if [[ $QUICK == 1 ]]; then
     LEVELS=${LEVELS:-"20 50"}
     DURATION=${DURATION:-8}
 else
-    RATES=${RATES:-"20 50 100 200 400"}
+    RATES=${RATES:-"20 50 100 200 400 800"}
     SETUP_SECS=${SETUP_SECS:-10}
     LEVELS=${LEVELS:-"50 100 200 400 800 1600"}
     DURATION=${DURATION:-30}
@@ -42,6 +42,9 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 BIN=${SWITCHBOARD_BIN:-$TARGET_DIR/release/switchboard}
 OUT=${OUT:-$(mktemp -d /tmp/switchboard-bench.XXXXXX)}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+cd "$OUT"   # every path below is absolute; stray output lands here, not in the repo
 
 RTP_MIN=${RTP_PORTS%-*}
 RTP_MAX=${RTP_PORTS#*-}
@@ -68,16 +71,16 @@ ENGINE_EXIT=""
 cleanup() {
     local pid
     for pid in "$TCPDUMP_PID" "$SIPP_PID"; do
-        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        if running "$pid"; then
             kill -TERM "$pid" 2>/dev/null || true
             sleep 0.5
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done
-    if [[ -n $ENGINE_PID ]] && kill -0 "$ENGINE_PID" 2>/dev/null; then
+    if running "$ENGINE_PID"; then
         kill -INT "$ENGINE_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do
-            kill -0 "$ENGINE_PID" 2>/dev/null || break
+            running "$ENGINE_PID" || break
             sleep 0.1
         done
         kill -KILL "$ENGINE_PID" 2>/dev/null || true
@@ -159,7 +162,7 @@ udp_rcvbuf_errors() {
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-pct() { awk -v t="$1" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", s > 0 ? 100 * t / hz / s : 0 }'; }
+pct() { awk -v t="$1" -v s="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (s > 0) ? 100 * t / hz / s : 0 }'; }
 
 # Calls the engine has in progress = its UDP sockets in the RTP range.
 engine_calls() {
@@ -167,13 +170,21 @@ engine_calls() {
         { grep -c "pid=$ENGINE_PID," || true; }
 }
 
+# True while the process runs (a zombie, exited but not yet waited for, is not).
+running() {
+    local stat
+    [[ -n $1 ]] || return 1
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
 engine_alive() {
-    if [[ -n $ENGINE_PID ]] && kill -0 "$ENGINE_PID" 2>/dev/null; then
-        return 0
-    fi
+    running "$ENGINE_PID" && return 0
     if [[ $ENGINE_DIED == 0 ]]; then
         ENGINE_DIED=1
-        ENGINE_EXIT=$(wait "$ENGINE_PID" 2>/dev/null; echo $?)
+        ENGINE_EXIT=0
+        wait "$ENGINE_PID" 2>/dev/null || ENGINE_EXIT=$?
         log "ENGINE IS GONE (exit status $ENGINE_EXIT); last log lines:"
         tail -n 20 "$OUT/engine.log" >&2 || true
     fi
@@ -196,25 +207,29 @@ start_sipp() {
     SIPP_PID=$!
 }
 
-# Waits for SIPp to exit by itself, at most $1 seconds; then stops it.
-# Prints SIPp's exit status (or "killed").
+# Waits for SIPp to exit by itself, at most $1 seconds; then stops it. Sets
+# SIPP_STATUS (its exit status, or "killed") and SIPP_TICKS (the CPU time it
+# had used when last seen running, in clock ticks).
 wait_sipp() {
-    local deadline=$((SECONDS + $1)) status
-    while kill -0 "$SIPP_PID" 2>/dev/null && ((SECONDS < deadline)); do
+    local deadline=$((SECONDS + $1)) ticks
+    SIPP_TICKS=0
+    while running "$SIPP_PID" && ((SECONDS < deadline)); do
+        ticks=$(cpu_ticks "$SIPP_PID")
+        ((ticks > 0)) && SIPP_TICKS=$ticks
         sleep 0.2
     done
-    if kill -0 "$SIPP_PID" 2>/dev/null; then
+    SIPP_STATUS=0
+    if running "$SIPP_PID"; then
         log "SIPp still running after its deadline; stopping it"
         kill -TERM "$SIPP_PID" 2>/dev/null || true
         sleep 1
         kill -KILL "$SIPP_PID" 2>/dev/null || true
         wait "$SIPP_PID" 2>/dev/null || true
-        status=killed
+        SIPP_STATUS=killed
     else
-        status=$(wait "$SIPP_PID" 2>/dev/null; echo $?)
+        wait "$SIPP_PID" 2>/dev/null || SIPP_STATUS=$?
     fi
     SIPP_PID=""
-    echo "$status"
 }
 
 # ------------------------------------------------- analysis (python helpers) --
@@ -303,7 +318,7 @@ def engine_log(path, start, end, hold_s):
     print(f"log_panics={panics}")
 
 
-def pcap(path, expected_flows):
+def pcap(path):
     """Engine -> SIPp RTP in a pcap: packets/s and per-stream packet gaps."""
     try:
         with open(path, "rb") as f:
@@ -365,10 +380,10 @@ def db(path):
 
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
-    {"sipp_stats": sipp_stats, "rtt": rtt, "pcap": pcap, "db": db}.get(command, None) and \
-        {"sipp_stats": sipp_stats, "rtt": rtt, "pcap": pcap, "db": db}[command](*args)
     if command == "engine_log":
         engine_log(args[0], int(args[1]), int(args[2]), args[3])
+    else:
+        {"sipp_stats": sipp_stats, "rtt": rtt, "pcap": pcap, "db": db}[command](*args)
 PY
 analyze() { python3 "$OUT/analyze.py" "$@"; }
 
@@ -446,11 +461,11 @@ for rate in $RATES; do
         -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file errors.log -trace_logs -log_file actions.log \
         -trace_screen -screen_file screen.log
-    s0=$(cpu_ticks "$SIPP_PID")
-    sipp_status=$(wait_sipp $((SETUP_SECS * 3 + 45)))
+    wait_sipp $((SETUP_SECS * 3 + 45))
+    sipp_status=$SIPP_STATUS
     t1=$(now); e1=$(cpu_ticks "$ENGINE_PID"); m1=$(machine_ticks)
     secs=$(elapsed "$t0" "$t1")
-    # SIPp has exited: its CPU time is in its stat file no more; use the screen.
+    sipp_cpu=$(pct "$SIPP_TICKS" "$secs")
     wait_engine_idle 15
     log_end=$(stat -c %s "$OUT/engine.log")
     created=0 succeeded=0 failed=0 retrans=0 reasons=- rtt_p50=0 rtt_p95=0 rtt_p99=0 rtt_max=0 achieved=0
@@ -461,12 +476,13 @@ for rate in $RATES; do
     engine_cpu=$(pct $((e1 - e0)) "$secs")
     read -r mb0 mt0 <<<"$m0"; read -r mb1 mt1 <<<"$m1"
     machine=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
-    SETUP_ROWS+=("$(printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %6s %5s  %s' \
+    SETUP_ROWS+=("$(printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %5s  %s' \
         "$rate" "$created" "$succeeded" "$failed" "$achieved" \
-        "$rtt_p50" "$rtt_p95" "$rtt_p99" "$rtt_max" "$engine_cpu" "$machine" "$sipp_status" \
+        "$rtt_p50" "$rtt_p95" "$rtt_p99" "$rtt_max" "$engine_cpu" "$sipp_cpu" "$machine" "$sipp_status" \
         "$reasons; engine log: $log_causes warn=$log_warn error=$log_error")")
     log "  -> $succeeded/$created ok, $failed failed ($reasons), ${achieved} cps achieved," \
-        "setup p50/p99 ${rtt_p50}/${rtt_p99} ms, engine CPU ${engine_cpu}%, SIPp exit $sipp_status"
+        "setup p50/p99 ${rtt_p50}/${rtt_p99} ms, engine CPU ${engine_cpu}%, SIPp CPU ${sipp_cpu}%," \
+        "machine ${machine}% busy, SIPp exit $sipp_status"
     if ((failed == 0 && created == calls)) && [[ $sipp_status == 0 ]]; then
         BEST_RATE=$rate
     fi
@@ -494,7 +510,7 @@ for level in $LEVELS; do
     # Wait until every call is up (the engine holds one RTP socket per call).
     deadline=$((SECONDS + ramp + 15))
     up=0
-    while ((SECONDS < deadline)) && kill -0 "$SIPP_PID" 2>/dev/null && engine_alive; do
+    while ((SECONDS < deadline)) && running "$SIPP_PID" && engine_alive; do
         up=$(engine_calls)
         ((up >= level)) && break
         sleep 0.5
@@ -523,10 +539,11 @@ for level in $LEVELS; do
         wait "$TCPDUMP_PID" 2>/dev/null || true
         TCPDUMP_PID=""
         cap_drops=$(awk '/dropped by kernel/ { print $1 }' "$dir/tcpdump.stderr" 2>/dev/null || true)
-        eval "$(analyze pcap "$dir/rtp.pcap" "$level")"
+        eval "$(analyze pcap "$dir/rtp.pcap")"
         rm -f "$dir/rtp.pcap"
     fi
-    sipp_status=$(wait_sipp $((hold_s + 2 * ramp + 90)))
+    wait_sipp $((hold_s + 2 * ramp + 90))
+    sipp_status=$SIPP_STATUS
     wait_engine_idle 20
     log_end=$(stat -c %s "$OUT/engine.log")
     created=0 succeeded=0 failed=0 retrans=0 reasons=- rtt_p50=0 rtt_p99=0 rtt_max=0 achieved=0
@@ -588,14 +605,16 @@ RSS_PEAK=$(awk '/^VmHWM:/ { print $2 }' "/proc/$ENGINE_PID/status" 2>/dev/null |
 if engine_alive; then
     kill -INT "$ENGINE_PID"
     for _ in $(seq 1 100); do
-        kill -0 "$ENGINE_PID" 2>/dev/null || break
+        running "$ENGINE_PID" || break
         sleep 0.1
     done
-    if kill -0 "$ENGINE_PID" 2>/dev/null; then
+    if running "$ENGINE_PID"; then
         ENGINE_EXIT="still running 10 s after SIGINT"
         kill -KILL "$ENGINE_PID" 2>/dev/null || true
+        wait "$ENGINE_PID" 2>/dev/null || true
     else
-        ENGINE_EXIT=$(wait "$ENGINE_PID" 2>/dev/null; echo $?)
+        ENGINE_EXIT=0
+        wait "$ENGINE_PID" 2>/dev/null || ENGINE_EXIT=$?
     fi
 fi
 ENGINE_PID_WAS=$ENGINE_PID
@@ -615,8 +634,8 @@ eval "$(analyze db "$OUT/bench.db" 2>/dev/null || echo "db_total=? db_states=? d
     echo "runtime  $((SECONDS - BENCH_STARTED)) s"
     echo
     echo "1. Call setup rate: short calls (INVITE/200/ACK, ${SHORT_HOLD_MS} ms, BYE), ${SETUP_SECS} s per rate"
-    printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %6s %5s  %s\n' \
-        "cps" "calls" "ok" "failed" "achieved" "p50ms" "p95ms" "p99ms" "maxms" "engCPU%" "mach%" "exit" "failure reasons"
+    printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %5s  %s\n' \
+        "cps" "calls" "ok" "failed" "achieved" "p50ms" "p95ms" "p99ms" "maxms" "engCPU%" "sippCPU" "mach%" "exit" "failure reasons"
     printf '%s\n' "${SETUP_ROWS[@]:-}"
     echo "highest rate with 0 failed calls: $BEST_RATE cps"
     echo

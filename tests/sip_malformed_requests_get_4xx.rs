@@ -128,12 +128,10 @@ fn cases(round: usize, local: SocketAddr, target: SocketAddr) -> Vec<(&'static s
         ),
         (
             "BYE in an unknown dialog",
-            request("BYE", &id("n"), local, target)
-                .replace("To: <sip:100@", "To: <sip:100@")
-                .replace(
-                    &format!("To: <sip:100@{target}>"),
-                    &format!("To: <sip:100@{target}>;tag=nosuch"),
-                ),
+            request("BYE", &id("n"), local, target).replace(
+                &format!("To: <sip:100@{target}>"),
+                &format!("To: <sip:100@{target}>;tag=nosuch"),
+            ),
             481,
         ),
         (

@@ -483,10 +483,8 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
         }
     }
 
-    if let Some((path, result)) = driver.media.stop_recording() {
-        if let Err(error) = result {
-            warn!(path = %path.display(), %error, "recording could not be finished");
-        }
+    if let Some((path, Err(error))) = driver.media.stop_recording() {
+        warn!(path = %path.display(), %error, "recording could not be finished");
     }
     let ending = ending.unwrap_or(Ending {
         hangup_by: "system",

@@ -79,13 +79,11 @@ impl Rejection {
         let mut out = format!("SIP/2.0 {} {}\r\n", self.status, sanitize(&self.reason));
         for line in &self.echo {
             let name = header_name(line).unwrap_or_default();
-            if canonical_name(&name) == "to" {
-                if !line.to_ascii_lowercase().contains(";tag=") {
-                    // RFC 3261 §8.2.6.2: a final response adds a To tag.
-                    out.push_str(line);
-                    out.push_str(";tag=sb-reject\r\n");
-                    continue;
-                }
+            // RFC 3261 §8.2.6.2: a final response adds a To tag.
+            if canonical_name(&name) == "to" && !line.to_ascii_lowercase().contains(";tag=") {
+                out.push_str(line);
+                out.push_str(";tag=sb-reject\r\n");
+                continue;
             }
             out.push_str(line);
             out.push_str("\r\n");
