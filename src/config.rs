@@ -201,10 +201,7 @@ impl Config {
 
     /// The dialplan for a called number, if any.
     pub fn route(&self, number: &str) -> Option<&str> {
-        self.routes
-            .get(number)
-            .or_else(|| self.routes.get("*"))
-            .map(String::as_str)
+        route(&self.routes, number)
     }
 
     /// The address to put in SDP and Contact.
@@ -217,6 +214,14 @@ impl Config {
         }
         first_interface_address().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
+}
+
+/// The dialplan routed to `number`: an exact match, else the `"*"` route.
+pub fn route<'a>(routes: &'a BTreeMap<String, String>, number: &str) -> Option<&'a str> {
+    routes
+        .get(number)
+        .or_else(|| routes.get("*"))
+        .map(String::as_str)
 }
 
 /// The first non-loopback IPv4 address of this machine's interfaces.

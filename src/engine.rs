@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::call::{CallEngine, CallSettings, InboundHandler};
+use crate::call::{CallEngine, CallSettings};
 use crate::config::Config;
 use crate::media::prompts::PromptLibrary;
 use crate::plans::PlanRegistry;
@@ -19,7 +19,7 @@ use crate::store::{CallLog, Store};
 
 pub struct Engine {
     sip: SipServer,
-    handler: Arc<InboundHandler>,
+    handler: Arc<CallEngine>,
     call_log: CallLog,
     shutdown: CancellationToken,
 }
@@ -73,14 +73,13 @@ impl Engine {
             recordings_dir: config.paths.recordings.clone(),
             routes: config.routes.clone(),
         };
-        let engine = CallEngine::new(
+        let handler = Arc::new(CallEngine::new(
             settings,
             plans.clone(),
             prompts,
             call_log.clone(),
             shutdown.clone(),
-        );
-        let handler = Arc::new(InboundHandler::new(engine));
+        ));
         let sip = SipServer::start(
             SipServerConfig {
                 listen: config.sip.listen,

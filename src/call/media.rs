@@ -127,10 +127,6 @@ impl MediaSession {
         self.expecting_media
     }
 
-    pub fn local_port(&self) -> u16 {
-        self.socket.local_addr().map(|a| a.port()).unwrap_or(0)
-    }
-
     /// Queues prompts to play after whatever is playing.
     pub fn play(&mut self, prompts: Vec<Arc<Prompt>>) {
         self.queue.extend(prompts);
@@ -144,10 +140,6 @@ impl MediaSession {
     pub fn stop_playback(&mut self) {
         self.queue.clear();
         self.playing = None;
-    }
-
-    pub fn is_playing(&self) -> bool {
-        self.playing.is_some()
     }
 
     pub fn start_recording(
@@ -167,10 +159,6 @@ impl MediaSession {
         let (recorder, _) = self.recorder.take()?;
         let path = recorder.path().to_path_buf();
         Some((path, recorder.finish()))
-    }
-
-    pub fn is_recording(&self) -> bool {
-        self.recorder.is_some()
     }
 
     /// Sends this tick's packet. Returns `PlaybackFinished` when the last queued

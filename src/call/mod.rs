@@ -46,14 +46,8 @@ pub struct CallSettings {
 
 /// Accepts or refuses new INVITEs and runs accepted calls.
 pub struct CallEngine {
-    settings: CallSettings,
-    plans: Arc<PlanRegistry>,
-    prompts: Arc<PromptLibrary>,
-    call_log: CallLog,
-    http: reqwest::Client,
+    shared: Arc<CallEngineShared>,
     next_port: AtomicU16,
-    active: Arc<AtomicUsize>,
-    shutdown: CancellationToken,
 }
 
 impl CallEngine {
@@ -66,38 +60,32 @@ impl CallEngine {
     ) -> CallEngine {
         let first_port = settings.rtp_port_min + (settings.rtp_port_min % 2);
         CallEngine {
-            settings,
-            plans,
-            prompts,
-            call_log,
-            http: reqwest::Client::builder()
-                .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            shared: Arc::new(CallEngineShared {
+                settings,
+                plans,
+                prompts,
+                call_log,
+                http: reqwest::Client::builder()
+                    .user_agent(concat!("Switchboard/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .unwrap_or_default(),
+                active: Arc::new(AtomicUsize::new(0)),
+                shutdown,
+            }),
             next_port: AtomicU16::new(first_port),
-            active: Arc::new(AtomicUsize::new(0)),
-            shutdown,
         }
     }
 
     /// Calls in progress.
     pub fn active_calls(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
-    }
-
-    fn route(&self, number: &str) -> Option<&str> {
-        self.settings
-            .routes
-            .get(number)
-            .or_else(|| self.settings.routes.get("*"))
-            .map(String::as_str)
+        self.shared.active.load(Ordering::Relaxed)
     }
 
     /// Binds an even RTP port in the configured range (RFC 3550 §11: RTP on
     /// even ports). The kernel tells us which are free; no bookkeeping.
     async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
-        let min = self.settings.rtp_port_min;
-        let max = self.settings.rtp_port_max;
+        let settings = &self.shared.settings;
+        let (min, max) = (settings.rtp_port_min, settings.rtp_port_max);
         let slots = (u32::from(max) - u32::from(min)) / 2 + 1;
         for _ in 0..slots.min(4096) {
             let mut port = self.next_port.fetch_add(2, Ordering::Relaxed);
@@ -106,7 +94,7 @@ impl CallEngine {
                 self.next_port.store(port + 2, Ordering::Relaxed);
             }
             if let Ok(socket) =
-                UdpSocket::bind(SocketAddr::new(self.settings.rtp_bind_address, port)).await
+                UdpSocket::bind(SocketAddr::new(settings.rtp_bind_address, port)).await
             {
                 return Some(socket);
             }
@@ -134,44 +122,20 @@ struct CallEngineShared {
     shutdown: CancellationToken,
 }
 
-/// The handler given to the SIP layer.
-pub struct InboundHandler {
-    engine: CallEngine,
-    shared: Arc<CallEngineShared>,
-}
-
-impl InboundHandler {
-    pub fn new(engine: CallEngine) -> InboundHandler {
-        let shared = Arc::new(CallEngineShared {
-            settings: engine.settings.clone(),
-            plans: engine.plans.clone(),
-            prompts: engine.prompts.clone(),
-            call_log: engine.call_log.clone(),
-            http: engine.http.clone(),
-            active: engine.active.clone(),
-            shutdown: engine.shutdown.clone(),
-        });
-        InboundHandler { engine, shared }
-    }
-
-    pub fn active_calls(&self) -> usize {
-        self.engine.active_calls()
-    }
-}
-
 #[async_trait]
-impl CallHandler for InboundHandler {
+impl CallHandler for CallEngine {
     async fn prepare(
         &self,
         invite: &IncomingInvite,
     ) -> Result<Box<dyn PreparedCall>, InviteRejection> {
-        if self.engine.shutdown.is_cancelled() {
+        let shared = &self.shared;
+        if shared.shutdown.is_cancelled() {
             return Err(InviteRejection::new(503, "Shutting Down"));
         }
-        let Some(plan_name) = self.engine.route(&invite.called) else {
+        let Some(plan_name) = crate::config::route(&shared.settings.routes, &invite.called) else {
             return Err(InviteRejection::new(404, "No dialplan for this number"));
         };
-        if self.engine.plans.get(plan_name).is_none() {
+        if shared.plans.get(plan_name).is_none() {
             return Err(InviteRejection::new(503, "Dialplan not loaded"));
         }
         if invite.body.is_empty() {
@@ -192,7 +156,7 @@ impl CallHandler for InboundHandler {
             .map_err(|error| InviteRejection::new(400, format!("Malformed SDP: {error}")))?;
         let negotiated = sdp::negotiate(&offer, &LocalMediaConfig::default())
             .map_err(|error| InviteRejection::new(error.sip_status(), error.to_string()))?;
-        let Some(socket) = self.engine.bind_rtp_socket().await else {
+        let Some(socket) = self.bind_rtp_socket().await else {
             warn!("no free RTP port in the configured range");
             return Err(InviteRejection::new(503, "No media port available"));
         };
@@ -201,7 +165,7 @@ impl CallHandler for InboundHandler {
             plan_name: plan_name.to_string(),
             negotiated,
             socket,
-            engine: self.shared.clone(),
+            engine: shared.clone(),
         }))
     }
 }
@@ -338,7 +302,6 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
         media: &mut media,
         http_sender: &http_sender,
         recording_path: &mut recording_path,
-        language: plan.default_language().to_string(),
     };
     driver.perform_all(&leg, &mut session, &mut ending).await;
 
@@ -612,7 +575,6 @@ struct Driver<'a> {
     media: &'a mut MediaSession,
     http_sender: &'a mpsc::Sender<Result<BTreeMap<String, String>, String>>,
     recording_path: &'a mut Option<String>,
-    language: String,
 }
 
 impl Driver<'_> {
@@ -697,9 +659,6 @@ impl Driver<'_> {
             };
             match action {
                 Action::Play { prompts } => {
-                    if let Some(first) = prompts.first() {
-                        self.language.clone_from(&first.language);
-                    }
                     let loaded = self.resolve_prompts(&prompts);
                     for prompt in &prompts {
                         self.log_event(
