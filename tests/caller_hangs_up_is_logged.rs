@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 async fn caller_hangs_up(transport: &[&str]) {
@@ -16,13 +14,7 @@ async fn caller_hangs_up(transport: &[&str]) {
         &[("rtp_port", free_udp_port().to_string())],
         transport,
     );
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];
     assert_eq!(call.hangup_by.as_deref(), Some("caller"));

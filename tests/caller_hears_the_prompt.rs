@@ -85,6 +85,5 @@ async fn engine_audio_is_the_welcome_prompt() {
         "marker bit on the prompt's first packet"
     );
 
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(outcome.success, "{}", outcome.output);
+    assert_sipp_passes(sipp, &engine).await;
 }

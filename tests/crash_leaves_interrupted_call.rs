@@ -5,30 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use switchboard::media::g711::Codec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_engine_leaves_an_in_progress_row_closed_on_restart() {
     let engine = Engine::start().await;
-    let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
-        engine.sip,
-        "uac_wait_for_bye.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "welcome", Codec::Pcmu),
-            0,
-            Duration::from_secs(20),
-        )
-        .await
-        .expect("welcome heard");
+    let (_media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
+
     let in_progress = engine
         .wait_for_call_state("answered", Duration::from_secs(10))
         .await;

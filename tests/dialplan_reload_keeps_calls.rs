@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -65,8 +64,7 @@ async fn short_call(engine: &Engine) -> String {
         "100",
         &[("rtp_port", free_udp_port().to_string())],
     );
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(outcome.success, "{}\n{}", outcome.output, engine.log_text());
+    assert_sipp_passes(sipp, engine).await;
     let calls = engine.ended_calls(before + 1).await;
     let newest = calls
         .iter()
@@ -86,21 +84,8 @@ async fn reload_switches_new_calls_and_keeps_old_ones() {
     .await;
 
     // A call starts on version one and is still playing its long prompts...
-    let media = Arc::new(CallerMedia::bind().await);
-    let long_call = Sipp::spawn(
-        engine.sip,
-        "uac_wait_for_bye.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "welcome", Codec::Pcmu),
-            0,
-            Duration::from_secs(20),
-        )
-        .await
-        .expect("first call started");
+    let (media, long_call, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
+
     let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
 
     // ...when version two replaces it (SIGHUP).
@@ -131,8 +116,7 @@ async fn reload_switches_new_calls_and_keeps_old_ones() {
     assert_eq!(short_call(&engine).await, "version_two");
 
     // The first call finishes on version one.
-    let outcome = long_call.finish(Duration::from_secs(60)).await;
-    assert!(outcome.success, "{}", outcome.output);
+    assert_sipp_passes(long_call, &engine).await;
     let calls = engine.ended_calls(3).await;
     let first = calls
         .iter()

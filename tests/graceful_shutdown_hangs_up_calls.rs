@@ -3,31 +3,16 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use switchboard::media::g711::Codec;
 use switchboard::store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_hangs_up_live_calls_and_flushes_the_log() {
     let engine = Engine::start().await;
-    let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
-        engine.sip,
-        "uac_wait_for_bye.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "welcome", Codec::Pcmu),
-            0,
-            Duration::from_secs(20),
-        )
-        .await
-        .expect("welcome heard");
+    let (_media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
+
     let database_url = engine.database_url.clone();
     let log = engine.log.clone();
     let started = std::time::Instant::now();

@@ -84,18 +84,9 @@ async fn account_lookup_then_recorded_report() {
         ..EngineOptions::default()
     })
     .await;
-    let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
-        engine.sip,
-        "uac_wait_for_bye.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
+    let (media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
     let english = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-    media
-        .wait_for_prompt(&english("welcome"), 0, WAIT)
-        .await
-        .expect("welcome");
+
     let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(100));
 
     let mut at = to_main_menu(&media).await;
@@ -151,13 +142,7 @@ async fn account_lookup_then_recorded_report() {
         .await
         .expect("goodbye");
 
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];
     let variables = variables_of(call);
@@ -211,18 +196,9 @@ async fn failed_lookup_takes_the_fallback() {
         ..EngineOptions::default()
     })
     .await;
-    let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
-        engine.sip,
-        "uac_wait_for_bye.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
+    let (media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
     let english = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-    media
-        .wait_for_prompt(&english("welcome"), 0, WAIT)
-        .await
-        .expect("welcome");
+
     let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
     let mut at = to_main_menu(&media).await;
     media.send_digit('3', 101).await;
@@ -245,8 +221,7 @@ async fn failed_lookup_takes_the_fallback() {
         .wait_for_prompt(&english("goodbye"), at, WAIT)
         .await
         .expect("goodbye");
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(outcome.success, "{}", outcome.output);
+    assert_sipp_passes(sipp, &engine).await;
     assert_eq!(requests.lock().unwrap().len(), 1);
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];

@@ -64,13 +64,7 @@ async fn demo_call_follows_the_menu_and_is_logged() {
         .expect("goodbye");
 
     // The engine hangs up; SIPp answers its BYE and exits cleanly.
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(
-        outcome.success,
-        "sipp failed:\n{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
 
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];

@@ -49,13 +49,7 @@ async fn inband_tones_navigate_the_spanish_menu() {
         .await
         .expect("Spanish goodbye");
 
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];
     assert_eq!(call.digits, "204");

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -25,13 +23,7 @@ async fn silent_caller_is_hung_up_after_the_media_timeout() {
         "100",
         &[("rtp_port", free_udp_port().to_string())],
     );
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     let calls = engine.ended_calls(1).await;
     assert_eq!(calls[0].hangup_by.as_deref(), Some("engine"));
     assert_eq!(calls[0].hangup_cause.as_deref(), Some("media_timeout"));

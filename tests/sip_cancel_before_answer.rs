@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -20,13 +18,7 @@ async fn cancel_while_ringing_gets_487_and_is_logged() {
         "100",
         &[("rtp_port", free_udp_port().to_string())],
     );
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
 
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -13,29 +12,10 @@ use switchboard::media::g711::Codec;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn info_digit_hold_and_resume_keep_the_call() {
     let engine = Engine::start().await;
-    let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
-        engine.sip,
-        "uac_hold_and_info.xml",
-        "100",
-        &[("rtp_port", media.port.to_string())],
-    );
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "welcome", Codec::Pcmu),
-            0,
-            Duration::from_secs(20),
-        )
-        .await
-        .expect("welcome heard");
+    let (media, sipp, _) = call_until_welcome(&engine, "uac_hold_and_info.xml").await;
+
     let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(30));
-    let outcome = sipp.finish(Duration::from_secs(60)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
 
     let calls = engine.ended_calls(1).await;
     let call = &calls[0];

@@ -208,13 +208,7 @@ async fn every_bad_request_gets_its_status_while_a_call_completes() {
     );
     assert_eq!(answered, 150);
 
-    let outcome = call.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "the normal call failed:\n{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(call, &engine).await;
     let calls = engine.ended_calls(1).await;
     assert_eq!(
         calls.iter().filter(|c| c.caller == "+15551234567").count(),

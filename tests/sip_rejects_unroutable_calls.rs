@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,13 +14,7 @@ async fn unknown_number_gets_404() {
         "5550000",
         &[("rtp_port", free_udp_port().to_string())],
     );
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     // Refused before any dialog: no call row.
     assert!(engine
         .store()
@@ -43,13 +35,7 @@ async fn offer_without_a_common_codec_gets_488() {
         "100",
         &[("rtp_port", free_udp_port().to_string())],
     );
-    let outcome = sipp.finish(Duration::from_secs(30)).await;
-    assert!(
-        outcome.success,
-        "{}\nengine log:\n{}",
-        outcome.output,
-        engine.log_text()
-    );
+    assert_sipp_passes(sipp, &engine).await;
     assert!(
         engine.log_text().contains("no codec in common"),
         "{}",

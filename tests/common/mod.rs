@@ -592,6 +592,44 @@ impl CallerMedia {
     }
 }
 
+/// Places a call to extension 100 with `scenario`, its media on a fresh
+/// [`CallerMedia`], and waits until the caller hears the English welcome.
+/// Returns the media, the SIPp process and the byte offset of the welcome.
+pub async fn call_until_welcome(
+    engine: &Engine,
+    scenario_file: &str,
+) -> (Arc<CallerMedia>, Sipp, usize) {
+    let media = Arc::new(CallerMedia::bind().await);
+    let sipp = Sipp::spawn(
+        engine.sip,
+        scenario_file,
+        "100",
+        &[("rtp_port", media.port.to_string())],
+    );
+    let welcome = encoded_prompt("en", "welcome", Codec::Pcmu);
+    let at = media
+        .wait_for_prompt(&welcome, 0, Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the caller never heard the welcome; engine log:\n{}",
+                engine.log_text()
+            )
+        });
+    (media, sipp, at)
+}
+
+/// Waits for SIPp to finish and asserts its scenario passed.
+pub async fn assert_sipp_passes(sipp: Sipp, engine: &Engine) {
+    let outcome = sipp.finish(Duration::from_secs(60)).await;
+    assert!(
+        outcome.success,
+        "sipp failed:\n{}\nengine log:\n{}",
+        outcome.output,
+        engine.log_text()
+    );
+}
+
 /// A prompt as the engine would send it.
 pub fn encoded_prompt(language: &str, name: &str, codec: Codec) -> Vec<u8> {
     let library = PromptLibrary::new(repo_root().join("prompts"));
