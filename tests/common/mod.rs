@@ -520,30 +520,9 @@ impl CallerMedia {
     /// Sends a DTMF digit as in-band audio (two tones, 100 ms, then 100 ms of
     /// silence), for callers whose phone cannot send RFC 4733 events.
     pub async fn send_inband_digit(&self, digit: char, codec: Codec) {
-        let target = self
-            .engine_media
-            .lock()
-            .unwrap()
-            .expect("engine media address known");
         let mut samples = switchboard::media::tone::dtmf_tone(digit, 100, 0.3, 8000);
         samples.extend(switchboard::media::tone::silence(100, 8000));
-        let mut encoded = Vec::new();
-        switchboard::media::g711::encode_into(codec, &samples, &mut encoded);
-        for chunk in encoded.chunks(160) {
-            let mut packet = Vec::new();
-            self.sender.lock().unwrap().next_packet(
-                codec.payload_type(),
-                chunk,
-                160,
-                false,
-                &mut packet,
-            );
-            self.socket
-                .send_to(&packet, target)
-                .await
-                .expect("send audio");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.send_audio(&samples, codec).await;
     }
 
     /// Sends `samples` as 20 ms audio packets, paced in real time.
