@@ -39,11 +39,20 @@ async fn demo_call_follows_the_menu_and_is_logged() {
         .wait_for_prompt(&prompt("main_menu"), at, PROMPT_WAIT)
         .await
         .expect("main menu");
+    let menu_started = at;
     media.send_digit('0', 101).await; // talk to a person
     at = media
         .wait_for_prompt(&prompt("transfer_wait"), at, PROMPT_WAIT)
         .await
         .expect("transfer prompt");
+    // Barge-in: the 11 s main menu was cut short by the key, not played out.
+    let menu_length = prompt("main_menu").len();
+    assert!(
+        at - menu_started < menu_length / 2,
+        "main menu played {} of {} bytes before the next prompt",
+        at - menu_started,
+        menu_length
+    );
     // No agent queues yet: the plan's on_failure path tells the caller so.
     at = media
         .wait_for_prompt(&prompt("agents_unavailable"), at, PROMPT_WAIT)
@@ -115,4 +124,12 @@ async fn demo_call_follows_the_menu_and_is_logged() {
         "{events:?}"
     );
     assert!(events.iter().any(|e| e.kind == "hangup"), "{events:?}");
+
+    // Phone numbers are personal data: masked in the engine's logs.
+    let log = engine.log_text();
+    assert!(log.contains("+1********67"), "the masked caller is logged");
+    assert!(
+        !log.contains("+15551234567"),
+        "the full caller number leaked into the log"
+    );
 }
