@@ -168,7 +168,10 @@ impl MediaSession {
         let mut event = None;
         self.frame.clear();
         let mut marker = false;
-        while self.frame.len() < FRAME_SAMPLES {
+        // With nowhere to send yet (a delayed offer before its answer), hold
+        // the prompt back rather than play it to nobody.
+        let can_play = self.remote.is_some();
+        while can_play && self.frame.len() < FRAME_SAMPLES {
             let Some((prompt, offset)) = self.playing.as_mut() else {
                 break;
             };

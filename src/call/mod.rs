@@ -103,10 +103,35 @@ impl CallEngine {
     }
 }
 
+/// Accepts an SDP offer (or, for a delayed offer, the answer in the ACK):
+/// the status to refuse it with and why, when it cannot be used.
+fn negotiate_body(body: &[u8]) -> Result<Negotiated, (u16, String)> {
+    let text = std::str::from_utf8(body).map_err(|_| (400, "SDP is not UTF-8".to_string()))?;
+    let offer = sdp::parse(text).map_err(|error| (400, format!("Malformed SDP: {error}")))?;
+    sdp::negotiate(&offer, &LocalMediaConfig::default())
+        .map_err(|error| (error.sip_status(), error.to_string()))
+}
+
+/// Media state before a delayed offer's answer arrives: nothing to send to.
+fn awaiting_answer() -> Negotiated {
+    Negotiated {
+        codec: crate::media::g711::Codec::Pcmu,
+        payload_type: 0,
+        telephone_event_payload_type: None,
+        remote_address: None,
+        remote_port: 0,
+        direction: Direction::SendRecv,
+        ptime_ms: 20,
+        media_index: 0,
+        rejected_media: vec![None],
+    }
+}
+
 struct Prepared {
     invite: IncomingInvite,
     plan_name: String,
-    negotiated: Negotiated,
+    /// `None` for a delayed offer.
+    negotiated: Option<Negotiated>,
     socket: UdpSocket,
     engine: Arc<CallEngineShared>,
 }
@@ -138,24 +163,20 @@ impl CallHandler for CallEngine {
         if shared.plans.get(plan_name).is_none() {
             return Err(InviteRejection::new(503, "Dialplan not loaded"));
         }
-        if invite.body.is_empty() {
-            // RFC 3261 §13.2.1 allows an offer in our 200 instead; we do not
-            // support that yet, so say so rather than answer wrongly.
-            return Err(InviteRejection::new(
-                488,
-                "INVITE without SDP offer is not supported",
-            ));
-        }
-        match invite.content_type.as_deref() {
-            Some(kind) if kind.starts_with("application/sdp") => {}
-            _ => return Err(InviteRejection::new(415, "Only application/sdp bodies")),
-        }
-        let text = std::str::from_utf8(&invite.body)
-            .map_err(|_| InviteRejection::new(400, "SDP is not UTF-8"))?;
-        let offer = sdp::parse(text)
-            .map_err(|error| InviteRejection::new(400, format!("Malformed SDP: {error}")))?;
-        let negotiated = sdp::negotiate(&offer, &LocalMediaConfig::default())
-            .map_err(|error| InviteRejection::new(error.sip_status(), error.to_string()))?;
+        // No body: a delayed offer (RFC 3261 §13.2.1). We offer in our 200 and
+        // the caller answers in its ACK.
+        let negotiated = if invite.body.is_empty() {
+            None
+        } else {
+            match invite.content_type.as_deref() {
+                Some(kind) if kind.starts_with("application/sdp") => {}
+                _ => return Err(InviteRejection::new(415, "Only application/sdp bodies")),
+            }
+            Some(
+                negotiate_body(&invite.body)
+                    .map_err(|(status, reason)| InviteRejection::new(status, reason))?,
+            )
+        };
         let Some(socket) = self.bind_rtp_socket().await else {
             warn!("no free RTP port in the configured range");
             return Err(InviteRejection::new(503, "No media port available"));
@@ -258,25 +279,38 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
     let mut session_version: u64 = 1;
     let socket = Arc::new(socket);
     let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-    let answer = sdp::build_answer(
-        &negotiated,
-        engine.settings.advertised_address,
-        local_port,
-        session_id,
-        session_version,
-        Direction::SendRecv,
-    );
-    if let Err(error) = leg.answer(&answer) {
+    let mut waiting_for_answer = negotiated.is_none();
+    let mut current = negotiated.unwrap_or_else(awaiting_answer);
+    let our_sdp = if waiting_for_answer {
+        sdp::build_offer(
+            &LocalMediaConfig::default(),
+            engine.settings.advertised_address,
+            local_port,
+            session_id,
+            session_version,
+            Direction::SendRecv,
+        )
+    } else {
+        sdp::build_answer(
+            &current,
+            engine.settings.advertised_address,
+            local_port,
+            session_id,
+            session_version,
+            Direction::SendRecv,
+        )
+    };
+    if let Err(error) = leg.answer(&our_sdp) {
         warn!(%error, "could not answer");
         end_unanswered(&engine, &id, "system", "answer_failed", 500);
         return;
     }
     let answered_at = Utc::now();
     engine.call_log.call_answered(&id, answered_at);
-    debug!(codec = ?negotiated.codec, rtp_port = local_port, "answered");
+    debug!(codec = ?current.codec, rtp_port = local_port, delayed_offer = waiting_for_answer, "answered");
 
     let now = Instant::now();
-    let mut media = MediaSession::new(socket.clone(), &negotiated, now);
+    let mut media = MediaSession::new(socket.clone(), &current, now);
     let mut session = Session::new(
         plan.clone(),
         CallInfo {
@@ -343,7 +377,25 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
             }
             event = leg.next_event() => {
                 match event {
-                    Some(LegEvent::Confirmed) => debug!("ACK received"),
+                    Some(LegEvent::Confirmed { body }) if waiting_for_answer => {
+                        waiting_for_answer = false;
+                        match negotiate_body(&body) {
+                            Ok(answer) => {
+                                debug!(codec = ?answer.codec, "SDP answer in ACK");
+                                driver.media.apply_offer(&answer, Instant::now());
+                                current = answer;
+                            }
+                            Err((_, reason)) => {
+                                // RFC 3261 §13.2.1: an ACK without a usable answer
+                                // ends the session.
+                                warn!(%reason, "ACK carried no usable SDP answer; hanging up");
+                                leg.hangup().await.ok();
+                                session.handle_event(Event::CallerHangup, Utc::now());
+                                ending = Some(Ending { hangup_by: "engine", cause: format!("no SDP answer in ACK: {reason}") });
+                            }
+                        }
+                    }
+                    Some(LegEvent::Confirmed { .. }) => debug!("ACK received"),
                     Some(LegEvent::RemoteHangup) => {
                         session.handle_event(Event::CallerHangup, Utc::now());
                         ending = Some(Ending { hangup_by: "caller", cause: "BYE".into() });
@@ -367,18 +419,13 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                         }
                     }
                     Some(LegEvent::Reoffer { body, responder }) => {
-                        let outcome = std::str::from_utf8(&body)
-                            .ok()
-                            .filter(|text| !text.trim().is_empty())
-                            .map(|text| sdp::parse(text).map_err(|e| (400, e.to_string())))
-                            .map(|parsed| parsed.and_then(|offer| {
-                                sdp::negotiate(&offer, &LocalMediaConfig::default()).map_err(|e| (e.sip_status(), e.to_string()))
-                            }));
+                        let outcome = (!body.iter().all(u8::is_ascii_whitespace)).then(|| negotiate_body(&body));
                         match outcome {
                             Some(Ok(renegotiated)) => {
                                 driver.media.apply_offer(&renegotiated, Instant::now());
                                 session_version += 1;
                                 let answer = sdp::build_answer(&renegotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
+                                current = renegotiated;
                                 info!(hold = driver.media.on_hold(), "re-INVITE accepted");
                                 driver.log_event("hold", None, if driver.media.on_hold() { "on hold" } else { "resumed" });
                                 responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
@@ -389,7 +436,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                             }
                             None => {
                                 // No offer: answer with our current session (RFC 3264 §8).
-                                let answer = sdp::build_answer(&negotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
+                                let answer = sdp::build_answer(&current, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
                                 responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
                             }
                         }

@@ -16,8 +16,9 @@ use super::SipError;
 /// Something the caller's side did.
 #[derive(Debug)]
 pub enum LegEvent {
-    /// The caller acknowledged our answer: media may flow both ways.
-    Confirmed,
+    /// The caller acknowledged our 200 (media may flow both ways). `body` is
+    /// the ACK's body: the SDP answer when the INVITE had no offer.
+    Confirmed { body: Vec<u8> },
     /// The caller gave up before we answered (the stack already sent 487).
     Cancelled,
     /// The caller hung up (BYE).
@@ -126,7 +127,12 @@ impl Leg {
                     // request; only the first one (the ACK) is news.
                     if !self.confirmed {
                         self.confirmed = true;
-                        return Some(LegEvent::Confirmed);
+                        let body = self
+                            .dialog
+                            .last_remote_ack()
+                            .map(|ack| ack.body)
+                            .unwrap_or_default();
+                        return Some(LegEvent::Confirmed { body });
                     }
                 }
                 DialogState::Terminated(_, reason) => {
