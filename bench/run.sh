@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Switchboard load benchmark (not part of the test suite).
 #
-#   bench/run.sh                 full run (about 7-10 minutes)
+#   bench/run.sh                 full run (about 10 minutes)
 #   QUICK=1 bench/run.sh         smoke run (under 2 minutes once built)
 #
 # Builds the release binary, starts the engine on free loopback ports with a
@@ -26,12 +26,16 @@ if [[ $QUICK == 1 ]]; then
     SETUP_SECS=${SETUP_SECS:-5}
     LEVELS=${LEVELS:-"20 50"}
     DURATION=${DURATION:-8}
+    IDLE_WAIT=${IDLE_WAIT:-5}
 else
-    RATES=${RATES:-"20 50 100 200 400 800"}
+    RATES=${RATES:-"20 50 100 200 400 800 1600 3200"}
     SETUP_SECS=${SETUP_SECS:-10}
-    LEVELS=${LEVELS:-"50 100 200 400 800 1600"}
+    LEVELS=${LEVELS:-"50 100 200 400 800 1600 3200"}
     DURATION=${DURATION:-30}
+    IDLE_WAIT=${IDLE_WAIT:-35}    # after phase 1: let SIP transaction timers (32 s) expire
 fi
+[[ $RATES == none ]] && RATES=""     # RATES=none skips phase 1, LEVELS=none phase 2
+[[ $LEVELS == none ]] && LEVELS=""
 SHORT_HOLD_MS=${SHORT_HOLD_MS:-500}   # short call: ACK -> BYE
 RAMP_CPS=${RAMP_CPS:-100}             # rate at which long calls are started
 RTP_PORTS=${RTP_PORTS:-20000-31999}   # below the kernel's ephemeral range (32768+)
@@ -48,6 +52,11 @@ cd "$OUT"   # every path below is absolute; stray output lands here, not in the 
 
 RTP_MIN=${RTP_PORTS%-*}
 RTP_MAX=${RTP_PORTS#*-}
+max_level=$(printf '%s\n' 0 $LEVELS | sort -n | tail -n 1)
+if ((max_level > (RTP_MAX - RTP_MIN) / 2)); then
+    echo "bench: RTP_PORTS $RTP_PORTS has fewer even ports than LEVELS needs ($max_level)" >&2
+    exit 2
+fi
 CLK_TCK=$(getconf CLK_TCK)
 SIPP_IFACE=(-bind_local -i 127.0.0.1 -mi 127.0.0.1 -ci 127.0.0.1)
 
@@ -67,6 +76,9 @@ SIPP_PID=""
 TCPDUMP_PID=""
 ENGINE_DIED=0
 ENGINE_EXIT=""
+ENGINE_LOG=/dev/null
+ENGINE_NOTES=()   # one line per engine run, for the summary
+ENGINE_FAILURES=()
 
 cleanup() {
     local pid
@@ -186,7 +198,7 @@ engine_alive() {
         ENGINE_EXIT=0
         wait "$ENGINE_PID" 2>/dev/null || ENGINE_EXIT=$?
         log "ENGINE IS GONE (exit status $ENGINE_EXIT); last log lines:"
-        tail -n 20 "$OUT/engine.log" >&2 || true
+        tail -n 20 "$ENGINE_LOG" >&2 || true
     fi
     return 1
 }
@@ -368,6 +380,33 @@ def pcap(path):
     print(f"cap_late={100 * late:.2f}")
 
 
+def socket_drops(echo_port, low, high):
+    """Kernel drop counters of UDP sockets (/proc/net/udp, last column)."""
+    echo_port, low, high = int(echo_port), int(low), int(high)
+    echo = engine = 0
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            port = int(parts[1].split(":")[1], 16)
+            drops = int(parts[-1])
+            if port in (echo_port, echo_port + 2):
+                echo += drops
+            elif low <= port <= high:
+                engine += drops
+    print(f"drops_echo={echo}")
+    print(f"drops_engine={engine}")
+
+
+def db_ended(path):
+    """Calls the call log already shows as ended."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        print(con.execute("SELECT count(*) FROM calls WHERE state = 'ended'").fetchone()[0])
+    except sqlite3.Error:
+        print(0)
+
+
 def db(path):
     """The call log: how many calls, and how many are not 'ended'."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -383,7 +422,8 @@ if __name__ == "__main__":
     if command == "engine_log":
         engine_log(args[0], int(args[1]), int(args[2]), args[3])
     else:
-        {"sipp_stats": sipp_stats, "rtt": rtt, "pcap": pcap, "db": db}[command](*args)
+        {"sipp_stats": sipp_stats, "rtt": rtt, "pcap": pcap, "db": db, "db_ended": db_ended,
+         "socket_drops": socket_drops}[command](*args)
 PY
 analyze() { python3 "$OUT/analyze.py" "$@"; }
 
@@ -394,13 +434,18 @@ if [[ $SKIP_BUILD != 1 ]]; then
 fi
 [[ -x $BIN ]] || { echo "bench: no binary at $BIN" >&2; exit 2; }
 
-# ------------------------------------------------------------- start engine --
-SIP_PORT=$(free_port)
+# ------------------------------------------------------ engine start/stop --
 SIPP_PORT=$(free_port)
 SETUP_MEDIA_PORT=$(free_port pair)
 LONG_MEDIA_PORT=$(free_port pair)
 mkdir -p "$OUT/recordings"
-cat >"$OUT/engine.toml" <<EOF
+
+# Starts a fresh engine for one phase: engine-NAME.toml, engine-NAME.log.
+start_engine() {
+    local name=$1
+    SIP_PORT=$(free_port)
+    ENGINE_LOG="$OUT/engine-$name.log"
+    cat >"$OUT/engine-$name.toml" <<EOF
 # Written by bench/run.sh
 [sip]
 listen = "127.0.0.1:$SIP_PORT"
@@ -426,33 +471,75 @@ format = "json"
 # Per call: "incoming call" and "call ended" (with rtp_sent/rtp_received).
 level = "warn,switchboard=info"
 EOF
+    "$BIN" -c "$OUT/engine-$name.toml" serve >"$ENGINE_LOG" 2>&1 &
+    ENGINE_PID=$!
+    ENGINE_DIED=0
+    ENGINE_EXIT=""
+    for _ in $(seq 1 100); do
+        engine_alive || exit 1
+        if ss -Htln "sport = :$SIP_PORT" 2>/dev/null | grep -q .; then
+            break
+        fi
+        sleep 0.1
+    done
+    ss -Htln "sport = :$SIP_PORT" | grep -q . || { log "engine did not start listening"; exit 1; }
+    ENGINE_IDLE_RSS=$(rss_kb "$ENGINE_PID")
+    log "engine ($name phase): pid $ENGINE_PID on 127.0.0.1:$SIP_PORT, RTP $RTP_PORTS," \
+        "idle RSS $((ENGINE_IDLE_RSS / 1024)) MB"
+}
+
+# Stops the engine with SIGINT (graceful shutdown) and checks how it went.
+stop_engine() {
+    local name=$1 peak panics warns errors pid=$ENGINE_PID
+    peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$ENGINE_PID/status" 2>/dev/null || echo 0)
+    if engine_alive; then
+        kill -INT "$ENGINE_PID"
+        for _ in $(seq 1 100); do
+            running "$ENGINE_PID" || break
+            sleep 0.1
+        done
+        if running "$ENGINE_PID"; then
+            ENGINE_EXIT="still running 10 s after SIGINT"
+            kill -KILL "$ENGINE_PID" 2>/dev/null || true
+            wait "$ENGINE_PID" 2>/dev/null || true
+        else
+            ENGINE_EXIT=0
+            wait "$ENGINE_PID" 2>/dev/null || ENGINE_EXIT=$?
+        fi
+    fi
+    ENGINE_PID=""
+    panics=$(grep -c "panicked" "$ENGINE_LOG" || true)
+    warns=$(grep -c '"level":"WARN"' "$ENGINE_LOG" || true)
+    errors=$(grep -c '"level":"ERROR"' "$ENGINE_LOG" || true)
+    local how="exit status after SIGINT: ${ENGINE_EXIT:-?}"
+    [[ $ENGINE_DIED == 1 ]] && how="DIED during the run, exit status $ENGINE_EXIT"
+    ENGINE_NOTES+=("engine, $name phase (pid $pid): idle RSS at start $((ENGINE_IDLE_RSS / 1024)) MB, peak $((peak / 1024)) MB; log: $warns WARN, $errors ERROR, $panics panics; $how")
+    if [[ $ENGINE_DIED == 1 ]]; then
+        ENGINE_FAILURES+=("the engine died during the $name phase (exit status $ENGINE_EXIT)")
+    elif [[ $ENGINE_EXIT != 0 ]]; then
+        ENGINE_FAILURES+=("the engine did not stop cleanly after the $name phase ($ENGINE_EXIT)")
+    fi
+    if ((panics > 0)); then
+        ENGINE_FAILURES+=("the $name-phase engine log has $panics panic(s): $(grep -m 3 panicked "$ENGINE_LOG")")
+    fi
+}
 
 log "results in $OUT"
-log "engine: $BIN on 127.0.0.1:$SIP_PORT (RTP $RTP_PORTS)"
-"$BIN" -c "$OUT/engine.toml" serve >"$OUT/engine.log" 2>&1 &
-ENGINE_PID=$!
-for _ in $(seq 1 100); do
-    engine_alive || exit 1
-    if ss -Htln "sport = :$SIP_PORT" 2>/dev/null | grep -q .; then
-        break
-    fi
-    sleep 0.1
-done
-ss -Htln "sport = :$SIP_PORT" | grep -q . || { log "engine did not start listening"; exit 1; }
-RSS_START=$(rss_kb "$ENGINE_PID")
-log "engine pid $ENGINE_PID, idle RSS $((RSS_START / 1024)) MB"
 BENCH_STARTED=$SECONDS
 
 # --------------------------------------------------------- 1. setup rate --
 SETUP_ROWS=()
 BEST_RATE=none
+SETUP_RSS_NOTE="phase skipped"
+SETUP_CALLS_SO_FAR=0
+[[ -n $RATES ]] && start_engine setup
 for rate in $RATES; do
     engine_alive || break
     calls=$((rate * SETUP_SECS))
     limit=$((rate * (SHORT_HOLD_MS / 1000 + 2) + 20))
     dir="$OUT/setup-$rate"
     log "setup rate $rate cps: $calls short calls (hold ${SHORT_HOLD_MS} ms, max $limit at once)"
-    log_start=$(stat -c %s "$OUT/engine.log")
+    log_start=$(stat -c %s "$ENGINE_LOG")
     e0=$(cpu_ticks "$ENGINE_PID"); m0=$(machine_ticks); t0=$(now)
     start_sipp "$dir" 127.0.0.1:"$SIP_PORT" "${SIPP_IFACE[@]}" -p "$SIPP_PORT" -s 100 \
         -sf "$BENCH_DIR/sipp/short_call.xml" -d "$SHORT_HOLD_MS" \
@@ -464,33 +551,48 @@ for rate in $RATES; do
     wait_sipp $((SETUP_SECS * 3 + 45))
     sipp_status=$SIPP_STATUS
     t1=$(now); e1=$(cpu_ticks "$ENGINE_PID"); m1=$(machine_ticks)
+    db_ended_now=$(analyze db_ended "$OUT/bench.db")
     secs=$(elapsed "$t0" "$t1")
     sipp_cpu=$(pct "$SIPP_TICKS" "$secs")
     wait_engine_idle 15
-    log_end=$(stat -c %s "$OUT/engine.log")
+    log_end=$(stat -c %s "$ENGINE_LOG")
     created=0 succeeded=0 failed=0 retrans=0 reasons=- rtt_p50=0 rtt_p95=0 rtt_p99=0 rtt_max=0 achieved=0
     [[ -f $dir/stat.csv ]] && eval "$(analyze sipp_stats "$dir/stat.csv")"
     rtt_file=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -n 1 || true)
     [[ -n $rtt_file ]] && eval "$(analyze rtt "$rtt_file" setup)"
-    eval "$(analyze engine_log "$OUT/engine.log" "$log_start" "$log_end" 0)"
+    eval "$(analyze engine_log "$ENGINE_LOG" "$log_start" "$log_end" 0)"
     engine_cpu=$(pct $((e1 - e0)) "$secs")
     read -r mb0 mt0 <<<"$m0"; read -r mb1 mt1 <<<"$m1"
     machine=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
-    SETUP_ROWS+=("$(printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %5s  %s' \
+    SETUP_CALLS_SO_FAR=$((SETUP_CALLS_SO_FAR + succeeded))
+    log_lag=$((SETUP_CALLS_SO_FAR - db_ended_now))
+    SETUP_ROWS+=("$(printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %6s %5s  %s' \
         "$rate" "$created" "$succeeded" "$failed" "$achieved" \
-        "$rtt_p50" "$rtt_p95" "$rtt_p99" "$rtt_max" "$engine_cpu" "$sipp_cpu" "$machine" "$sipp_status" \
+        "$rtt_p50" "$rtt_p95" "$rtt_p99" "$rtt_max" "$engine_cpu" "$sipp_cpu" "$machine" "$log_lag" "$sipp_status" \
         "$reasons; engine log: $log_causes warn=$log_warn error=$log_error")")
     log "  -> $succeeded/$created ok, $failed failed ($reasons), ${achieved} cps achieved," \
         "setup p50/p99 ${rtt_p50}/${rtt_p99} ms, engine CPU ${engine_cpu}%, SIPp CPU ${sipp_cpu}%," \
-        "machine ${machine}% busy, SIPp exit $sipp_status"
+        "machine ${machine}% busy, SIPp exit $sipp_status; call log $log_lag calls behind when SIPp ended"
     if ((failed == 0 && created == calls)) && [[ $sipp_status == 0 ]]; then
         BEST_RATE=$rate
     fi
 done
 
+if [[ -n $RATES ]] && engine_alive; then
+    wait_engine_idle 20
+    rss_busy=$(rss_kb "$ENGINE_PID")
+    log "setup phase done; waiting ${IDLE_WAIT}s for SIP transaction timers, then reading idle RSS"
+    sleep "$IDLE_WAIT"
+    rss_idle=$(rss_kb "$ENGINE_PID")
+    SETUP_RSS_NOTE="engine RSS $((ENGINE_IDLE_RSS / 1024)) MB before, $((rss_busy / 1024)) MB right after,"
+    SETUP_RSS_NOTE+=" $((rss_idle / 1024)) MB after ${IDLE_WAIT}s idle"
+fi
+[[ -n $RATES ]] && stop_engine setup
+
 # --------------------------------------------------------- 2. concurrency --
 CONC_ROWS=()
-STOP_REASON="all levels done"
+STOP_REASON="phase skipped"
+[[ -n $LEVELS ]] && start_engine concurrency && STOP_REASON="all levels done"
 for level in $LEVELS; do
     engine_alive || { STOP_REASON="engine died"; break; }
     wait_engine_idle 20
@@ -498,7 +600,7 @@ for level in $LEVELS; do
     hold_s=$((ramp + 3 + DURATION + CAPTURE_SECS + 6))
     dir="$OUT/level-$level"
     log "concurrency $level: starting calls at $RAMP_CPS cps, each held ${hold_s}s, measuring ${DURATION}s"
-    log_start=$(stat -c %s "$OUT/engine.log")
+    log_start=$(stat -c %s "$ENGINE_LOG")
     rss_before=$(rss_kb "$ENGINE_PID")
     start_sipp "$dir" 127.0.0.1:"$SIP_PORT" "${SIPP_IFACE[@]}" -p "$SIPP_PORT" -s 100 \
         -sf "$BENCH_DIR/sipp/long_call.xml" -set hold_ms $((hold_s * 1000)) \
@@ -525,6 +627,7 @@ for level in $LEVELS; do
     secs=$(elapsed "$t0" "$t1")
     rss=$(rss_kb "$ENGINE_PID")
     up_end=$(engine_calls)
+    eval "$(analyze socket_drops "$LONG_MEDIA_PORT" "$RTP_MIN" "$RTP_MAX")"
     engine_alive || true
     # RTP sample: engine -> SIPp packets, after the CPU window so tcpdump's own
     # cost does not count.
@@ -545,12 +648,12 @@ for level in $LEVELS; do
     wait_sipp $((hold_s + 2 * ramp + 90))
     sipp_status=$SIPP_STATUS
     wait_engine_idle 20
-    log_end=$(stat -c %s "$OUT/engine.log")
+    log_end=$(stat -c %s "$ENGINE_LOG")
     created=0 succeeded=0 failed=0 retrans=0 reasons=- rtt_p50=0 rtt_p99=0 rtt_max=0 achieved=0
     [[ -f $dir/stat.csv ]] && eval "$(analyze sipp_stats "$dir/stat.csv")"
     rtt_file=$(ls "$dir"/*_rtt.csv 2>/dev/null | head -n 1 || true)
     [[ -n $rtt_file ]] && eval "$(analyze rtt "$rtt_file" setup)"
-    eval "$(analyze engine_log "$OUT/engine.log" "$log_start" "$log_end" "$hold_s")"
+    eval "$(analyze engine_log "$ENGINE_LOG" "$log_start" "$log_end" "$hold_s")"
 
     engine_cpu=$(pct $((e1 - e0)) "$secs")
     sipp_cpu=$(pct $((s1 - s0)) "$secs")
@@ -558,26 +661,31 @@ for level in $LEVELS; do
     read -r mb0 mt0 <<<"$m0"; read -r mb1 mt1 <<<"$m1"
     machine=$(awk -v b=$((mb1 - mb0)) -v t=$((mt1 - mt0)) 'BEGIN { printf "%.0f", t ? 100 * b / t : 0 }')
     cpu_per_100=$(awk -v c="$engine_cpu" -v n="$level" 'BEGIN { printf "%.1f", 100 * c / n }')
-    kb_per_call=$(awk -v a="$rss" -v b="$RSS_START" -v n="$level" 'BEGIN { printf "%.0f", (a - b) / n }')
+    kb_per_call=$(awk -v a="$rss" -v b="$ENGINE_IDLE_RSS" -v n="$level" 'BEGIN { printf "%.0f", (a - b) / n }')
+    if [[ $ENGINE_DIED == 1 ]]; then
+        engine_cpu=dead cpu_per_100=- kb_per_call=- rss=0
+    fi
     expected_pps=$((level * 50))
     udp_drops=$((u1 - u0))
-    CONC_ROWS+=("$(printf '%6s %6s %6s %6s %7s %7s %6s %6s %7s %7s %7s %6s %6s %7s %6s %5s' \
+    CONC_ROWS+=("$(printf '%6s %6s %6s %6s %7s %7s %6s %6s %7s %7s %12s %6s %6s %7s %7s %8s %5s' \
         "$level" "$up_end" "$failed" "$engine_cpu" "$cpu_per_100" "$sipp_cpu" "$sipp_thread" "$machine" \
         "$((rss / 1024))" "$kb_per_call" "$cap_pps/$expected_pps" "$cap_gap_p99" "$cap_gap_max" \
-        "$log_sent_ratio" "$udp_drops" "$sipp_status")")
+        "$log_sent_ratio" "$drops_engine" "$drops_echo" "$sipp_status")")
     log "  -> $up_end/$level up in the window, $succeeded ok, $failed failed ($reasons);" \
         "engine CPU ${engine_cpu}%, RSS $((rss / 1024)) MB (${kb_per_call} KB/call);" \
         "SIPp ${sipp_cpu}% (busiest thread ${sipp_thread}%); machine ${machine}% busy"
     log "     RTP sample ${cap_pps}/${expected_pps} pkt/s from $cap_flows streams," \
         "gap p50/p99/max ${cap_gap_p50}/${cap_gap_p99}/${cap_gap_max} ms, late ${cap_late}%," \
         "tcpdump drops ${cap_drops:-?}; engine log: ${log_ended} ended ($log_causes)," \
-        "rtp_sent ${log_sent_ratio}x of 50/s, echoed back ${log_recv_ratio}x; UDP rcvbuf drops $udp_drops"
+        "rtp_sent ${log_sent_ratio}x of 50/s, echoed back ${log_recv_ratio}x;" \
+        "UDP drops: engine sockets $drops_engine, SIPp echo socket $drops_echo, machine-wide $udp_drops in the window"
     echo "level=$level up=$up_end created=$created succeeded=$succeeded failed=$failed reasons=$reasons" \
         "engine_cpu=$engine_cpu sipp_cpu=$sipp_cpu sipp_thread=$sipp_thread machine=$machine" \
         "rss_kb=$rss rss_before_kb=$rss_before cap_pps=$cap_pps cap_flows=$cap_flows" \
         "gap_p50=$cap_gap_p50 gap_p99=$cap_gap_p99 gap_max=$cap_gap_max late_pct=$cap_late" \
         "cap_drops=${cap_drops:-?} sent_ratio=$log_sent_ratio recv_ratio=$log_recv_ratio" \
-        "causes=$log_causes udp_drops=$udp_drops sipp_exit=$sipp_status" >>"$OUT/levels.txt"
+        "causes=$log_causes udp_drops=$udp_drops drops_engine=$drops_engine drops_echo=$drops_echo" \
+        "sipp_exit=$sipp_status" >>"$OUT/levels.txt"
 
     # Stop at the first level that fails, falls behind or saturates SIPp.
     if ! engine_alive; then STOP_REASON="engine died at $level calls"; break; fi
@@ -601,77 +709,51 @@ for level in $LEVELS; do
 done
 
 # ---------------------------------------------------------------- shutdown --
-RSS_PEAK=$(awk '/^VmHWM:/ { print $2 }' "/proc/$ENGINE_PID/status" 2>/dev/null || echo 0)
-if engine_alive; then
-    kill -INT "$ENGINE_PID"
-    for _ in $(seq 1 100); do
-        running "$ENGINE_PID" || break
-        sleep 0.1
-    done
-    if running "$ENGINE_PID"; then
-        ENGINE_EXIT="still running 10 s after SIGINT"
-        kill -KILL "$ENGINE_PID" 2>/dev/null || true
-        wait "$ENGINE_PID" 2>/dev/null || true
-    else
-        ENGINE_EXIT=0
-        wait "$ENGINE_PID" 2>/dev/null || ENGINE_EXIT=$?
-    fi
-fi
-ENGINE_PID_WAS=$ENGINE_PID
-ENGINE_PID=""
-PANICS=$(grep -c "panicked" "$OUT/engine.log" || true)
-WARNS=$(grep -c '"level":"WARN"' "$OUT/engine.log" || true)
-ERRORS=$(grep -c '"level":"ERROR"' "$OUT/engine.log" || true)
+[[ -n $LEVELS ]] && stop_engine concurrency
 eval "$(analyze db "$OUT/bench.db" 2>/dev/null || echo "db_total=? db_states=? db_not_ended=?")"
 
 # ----------------------------------------------------------------- summary --
 {
     echo
     echo "==================== Switchboard benchmark ===================="
-    echo "binary   $BIN (pid $ENGINE_PID_WAS)"
+    echo "binary   $BIN"
     echo "machine  $(nproc) cores, shared by the engine, SIPp and anything else running"
-    echo "results  $OUT   (engine.log, setup-*/, level-*/)"
+    echo "results  $OUT   (summary.txt, engine-*.log, setup-*/, level-*/)"
     echo "runtime  $((SECONDS - BENCH_STARTED)) s"
     echo
     echo "1. Call setup rate: short calls (INVITE/200/ACK, ${SHORT_HOLD_MS} ms, BYE), ${SETUP_SECS} s per rate"
-    printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %5s  %s\n' \
-        "cps" "calls" "ok" "failed" "achieved" "p50ms" "p95ms" "p99ms" "maxms" "engCPU%" "sippCPU" "mach%" "exit" "failure reasons"
+    printf '%6s %7s %7s %6s %8s %6s %6s %6s %6s %7s %7s %6s %6s %5s  %s\n' \
+        "cps" "calls" "ok" "failed" "achieved" "p50ms" "p95ms" "p99ms" "maxms" "engCPU%" "sippCPU" "mach%" "logLag" "exit" "failure reasons"
     printf '%s\n' "${SETUP_ROWS[@]:-}"
-    echo "highest rate with 0 failed calls: $BEST_RATE cps"
+    [[ -n $RATES ]] && echo "highest rate with 0 failed calls: $BEST_RATE cps"
+    echo "memory: $SETUP_RSS_NOTE"
     echo
     echo "2. Concurrency: IVR calls with RTP both ways (SIPp -rtp_echo), ${DURATION} s steady window per level"
-    printf '%6s %6s %6s %6s %7s %7s %6s %6s %7s %7s %7s %6s %6s %7s %6s %5s\n' \
+    echo "(a fresh engine; its idle RSS is the KB/call baseline)"
+    printf '%6s %6s %6s %6s %7s %7s %6s %6s %7s %7s %12s %6s %6s %7s %7s %8s %5s\n' \
         "calls" "up" "failed" "engCPU" "CPU/100" "sippCPU" "sippT" "mach%" "RSS_MB" "KB/call" \
-        "RTPpps" "gap99" "gapmax" "sent/x" "udpdrp" "exit"
+        "RTPpps" "gap99" "gapmax" "sent/x" "dropEng" "dropEcho" "exit"
     printf '%s\n' "${CONC_ROWS[@]:-}"
     echo "stopped: $STOP_REASON"
-    echo "engine idle RSS at start $((RSS_START / 1024)) MB, peak RSS $((RSS_PEAK / 1024)) MB"
     echo
     echo "call log: $db_total calls ($db_states); not ended after the run: $db_not_ended"
-    echo "engine log: $WARNS WARN, $ERRORS ERROR, $PANICS panics; exit status after SIGINT: ${ENGINE_EXIT:-?}"
+    printf '%s\n' "${ENGINE_NOTES[@]}"
     echo
     echo "Columns: cps = target rate; achieved = setups/s measured from SIPp's 200 OK times;"
     echo "p50..max = INVITE->200 OK in ms (SIPp has 1 ms resolution, 0 = under 1 ms);"
+    echo "logLag = calls SIPp had finished that the call log did not yet show as ended when SIPp exited;"
     echo "engCPU/sippCPU = % of ONE core (max $(( $(nproc) * 100 ))); CPU/100 = engine % per 100 calls;"
     echo "sippT = SIPp's busiest thread; mach% = whole machine busy (all cores);"
     echo "KB/call = (RSS - idle RSS at start) / calls; RTPpps = engine->caller RTP packets/s"
     echo "measured by tcpdump / expected (50 per call); gap99/gapmax = packet spacing per stream (ms,"
     echo "20 expected); sent/x = rtp_sent over the whole call / (50 x call length), from the engine log;"
-    echo "udpdrp = kernel UDP receive-buffer drops in the window; exit = SIPp exit status (0 = all ok)."
+    echo "dropEng/dropEcho = packets the kernel dropped because the engine's RTP sockets / SIPp's echo"
+    echo "socket were full (/proc/net/udp, counted from call start); exit = SIPp exit status (0 = all ok)."
 } | tee "$OUT/summary.txt"
 
 status=0
-if [[ $ENGINE_DIED == 1 ]]; then
-    echo "FAIL: the engine died during the benchmark (exit status $ENGINE_EXIT)" >&2
+for failure in "${ENGINE_FAILURES[@]}"; do
+    echo "FAIL: $failure" >&2
     status=1
-fi
-if ((PANICS > 0)); then
-    echo "FAIL: the engine log has $PANICS panic(s):" >&2
-    grep -m 5 "panicked" "$OUT/engine.log" >&2 || true
-    status=1
-fi
-if [[ $ENGINE_DIED == 0 && ${ENGINE_EXIT:-} != 0 ]]; then
-    echo "FAIL: the engine did not stop cleanly (exit status ${ENGINE_EXIT:-?})" >&2
-    status=1
-fi
+done
 exit "$status"
