@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::dialplan::{
-    Action, CallInfo, Event, PromptRef, RecordingEndReason, Session, TransferTarget,
+    Action, CallInfo, Dialplan, Event, PromptRef, RecordingEndReason, Session, TransferTarget,
 };
 use crate::media::prompts::{Prompt, PromptLibrary};
 use crate::media::recorder::RecordingStop;
@@ -276,11 +276,11 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
     }
 
     let session_id: u64 = rand::random::<u32>().into();
-    let mut session_version: u64 = 1;
+    let session_version: u64 = 1;
     let socket = Arc::new(socket);
     let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-    let mut waiting_for_answer = negotiated.is_none();
-    let mut current = negotiated.unwrap_or_else(awaiting_answer);
+    let waiting_for_answer = negotiated.is_none();
+    let current = negotiated.unwrap_or_else(awaiting_answer);
     let our_sdp = if waiting_for_answer {
         sdp::build_offer(
             &LocalMediaConfig::default(),
@@ -309,18 +309,69 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
     engine.call_log.call_answered(&id, answered_at);
     debug!(codec = ?current.codec, rtp_port = local_port, delayed_offer = waiting_for_answer, "answered");
 
+    converse(
+        &engine,
+        Conversation {
+            id,
+            leg,
+            socket,
+            local_port,
+            session_id,
+            session_version,
+            current,
+            waiting_for_answer,
+            plan,
+            info: CallInfo {
+                call_id: invite.call_id.clone(),
+                caller: invite.caller.clone(),
+                called: invite.called.clone(),
+                reference: new_reference(),
+            },
+            variables: BTreeMap::new(),
+            answered_at,
+        },
+    )
+    .await;
+}
+
+/// An answered call, ready for its dialplan.
+pub(crate) struct Conversation {
+    pub id: String,
+    pub leg: Leg,
+    pub socket: Arc<UdpSocket>,
+    pub local_port: u16,
+    pub session_id: u64,
+    pub session_version: u64,
+    /// The negotiated media (a placeholder while a delayed offer's answer is due).
+    pub current: Negotiated,
+    pub waiting_for_answer: bool,
+    pub plan: Arc<Dialplan>,
+    pub info: CallInfo,
+    /// Extra starting variables for the dialplan (a lead's list columns).
+    pub variables: BTreeMap<String, String>,
+    pub answered_at: chrono::DateTime<Utc>,
+}
+
+/// Everything after answer, for calls in both directions: media, the
+/// dialplan, in-dialog SIP, and the call's final log row.
+async fn converse(engine: &CallEngineShared, conversation: Conversation) {
+    let Conversation {
+        id,
+        mut leg,
+        socket,
+        local_port,
+        session_id,
+        mut session_version,
+        mut current,
+        mut waiting_for_answer,
+        plan,
+        info,
+        variables,
+        answered_at,
+    } = conversation;
     let now = Instant::now();
     let mut media = MediaSession::new(socket.clone(), &current, now);
-    let mut session = Session::new(
-        plan.clone(),
-        CallInfo {
-            call_id: invite.call_id.clone(),
-            caller: invite.caller.clone(),
-            called: invite.called.clone(),
-            reference: new_reference(),
-        },
-        Utc::now(),
-    );
+    let mut session = Session::with_variables(plan.clone(), info, &variables, Utc::now());
     let (http_sender, mut http_results) = mpsc::channel(4);
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -331,7 +382,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
     let mut progress_marker = (0usize, 0usize, 0usize);
 
     let mut driver = Driver {
-        engine: &engine,
+        engine,
         id: &id,
         media: &mut media,
         http_sender: &http_sender,

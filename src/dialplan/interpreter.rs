@@ -291,7 +291,21 @@ impl Session {
     /// Starts a call: sets the built-in variables, enters the start node and
     /// queues its actions.
     pub fn new(plan: Arc<Dialplan>, info: CallInfo, now: Timestamp) -> Self {
+        Session::with_variables(plan, info, &BTreeMap::new(), now)
+    }
+
+    /// As [`Session::new`], with extra starting variables (a campaign lead's
+    /// list columns, say). They override the plan's `[variables]`; the
+    /// built-in ones (`caller`, `called`, `call_id`, `reference`, `language`)
+    /// override them.
+    pub fn with_variables(
+        plan: Arc<Dialplan>,
+        info: CallInfo,
+        extra: &BTreeMap<String, String>,
+        now: Timestamp,
+    ) -> Self {
         let mut variables = plan.initial_variables().clone();
+        variables.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
         variables.insert("caller".to_string(), info.caller.clone());
         variables.insert("called".to_string(), info.called.clone());
         variables.insert("call_id".to_string(), info.call_id.clone());

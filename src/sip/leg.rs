@@ -10,14 +10,16 @@ use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::dialog::invite_dialog::InviteDialog;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode};
+use rsipstack::transaction::key::TransactionRole;
 
 use super::SipError;
 
 /// Something the caller's side did.
 #[derive(Debug)]
 pub enum LegEvent {
-    /// The caller acknowledged our 200 (media may flow both ways). `body` is
-    /// the ACK's body: the SDP answer when the INVITE had no offer.
+    /// The dialog is confirmed (media may flow both ways). On a call we
+    /// answered, `body` is the ACK's (the SDP answer to a delayed offer); on a
+    /// call we placed, it is the 200's SDP answer.
     Confirmed { body: Vec<u8> },
     /// The caller gave up before we answered (the stack already sent 487).
     Cancelled,
@@ -61,8 +63,8 @@ impl Responder {
 }
 
 pub struct Leg {
-    dialog: InviteDialog,
-    states: DialogStateReceiver,
+    pub(super) dialog: InviteDialog,
+    pub(super) states: DialogStateReceiver,
     dialogs: Arc<DialogLayer>,
     confirmed: bool,
 }
@@ -122,16 +124,21 @@ impl Leg {
         loop {
             let state = self.states.recv().await?;
             match state {
-                DialogState::Confirmed(..) => {
+                DialogState::Confirmed(_, response) => {
                     // The stack re-announces Confirmed after every in-dialog
                     // request; only the first one (the ACK) is news.
                     if !self.confirmed {
                         self.confirmed = true;
-                        let body = self
-                            .dialog
-                            .last_remote_ack()
-                            .map(|ack| ack.body)
-                            .unwrap_or_default();
+                        // Our own INVITE: the answer is in the 200. Theirs:
+                        // a delayed offer's answer is in the ACK.
+                        let body = if self.dialog.role() == TransactionRole::Client {
+                            response.body
+                        } else {
+                            self.dialog
+                                .last_remote_ack()
+                                .map(|ack| ack.body)
+                                .unwrap_or_default()
+                        };
                         return Some(LegEvent::Confirmed { body });
                     }
                 }

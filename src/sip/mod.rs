@@ -9,6 +9,7 @@
 pub mod screen;
 
 mod leg;
+mod outbound;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -17,7 +18,6 @@ use async_trait::async_trait;
 use rsipstack::dialog::dialog_layer::DialogLayer;
 use rsipstack::sip::prelude::*;
 use rsipstack::sip::{Header, Method, StatusCode};
-use rsipstack::transaction::endpoint::EndpointInnerRef;
 use rsipstack::transaction::transaction::Transaction;
 use rsipstack::transport::tcp_listener::TcpListenerConnection;
 use rsipstack::transport::udp::UdpConnection;
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 pub use leg::{Leg, LegEvent, Responder};
+pub use outbound::{DialProgress, DialRequest, OutboundCall, TrunkCredential};
 
 use crate::pii::Masked;
 
@@ -101,6 +102,8 @@ pub struct SipServerConfig {
 pub struct SipServer {
     local_address: SocketAddr,
     cancel: CancellationToken,
+    dialogs: Arc<DialogLayer>,
+    contact: rsipstack::sip::Uri,
 }
 
 impl SipServer {
@@ -149,16 +152,14 @@ impl SipServer {
             .with_cancel_token(cancel.child_token())
             .build();
         let mut incoming = endpoint.incoming_transactions()?;
-        let inner = endpoint.inner.clone();
-        let dialogs = Arc::new(DialogLayer::new(inner.clone()));
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
 
         let contact = contact_uri(advertised);
         let context = Arc::new(Context {
-            dialogs,
+            dialogs: dialogs.clone(),
             handler,
-            contact,
-            endpoint: inner,
+            contact: contact.clone(),
         });
         tokio::spawn(async move {
             while let Some(transaction) = incoming.recv().await {
@@ -170,7 +171,15 @@ impl SipServer {
         Ok(SipServer {
             local_address,
             cancel,
+            dialogs,
+            contact,
         })
+    }
+
+    /// Places a call (an INVITE through a trunk). Progress and the answered
+    /// leg come from the returned [`OutboundCall`].
+    pub fn dial(&self, request: DialRequest) -> Result<OutboundCall, SipError> {
+        outbound::dial(&self.dialogs, &self.contact, request)
     }
 
     pub fn local_address(&self) -> SocketAddr {
@@ -198,8 +207,6 @@ struct Context {
     dialogs: Arc<DialogLayer>,
     handler: Arc<dyn CallHandler>,
     contact: rsipstack::sip::Uri,
-    #[allow(dead_code)]
-    endpoint: EndpointInnerRef,
 }
 
 fn has_to_tag(request: &rsipstack::sip::Request) -> bool {
