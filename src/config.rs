@@ -32,6 +32,48 @@ pub struct Config {
     /// `"*"` matches any number not listed.
     pub routes: BTreeMap<String, String>,
     pub log: LogConfig,
+    /// SIP trunks outbound calls go through.
+    pub trunks: Vec<TrunkConfig>,
+}
+
+/// A SIP trunk: where outbound INVITEs go and how to authenticate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    pub name: String,
+    /// The trunk's address, e.g. `sip:trunk.example.com:5060`; the number
+    /// called becomes the user part of the Request-URI.
+    pub uri: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub realm: Option<String>,
+    /// Caller ID when the campaign sets none.
+    pub caller_id: Option<String>,
+    #[serde(default = "default_trunk_concurrency")]
+    pub max_concurrent: u32,
+    #[serde(default = "default_trunk_rate")]
+    pub max_calls_per_second: f64,
+}
+
+fn default_trunk_concurrency() -> u32 {
+    10
+}
+
+fn default_trunk_rate() -> f64 {
+    1.0
+}
+
+impl TrunkConfig {
+    /// The Request-URI for calling `number` through this trunk.
+    pub fn target_for(&self, number: &str) -> String {
+        let (scheme, rest) = match self.uri.split_once(':') {
+            Some((scheme, rest)) if scheme == "sip" || scheme == "sips" => (scheme, rest),
+            _ => ("sip", self.uri.as_str()),
+        };
+        // Drop any user part the trunk URI carries; the number takes its place.
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}:{number}@{host}")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -151,6 +193,7 @@ impl Default for Config {
             paths: PathsConfig::default(),
             routes,
             log: LogConfig::default(),
+            trunks: Vec::new(),
         }
     }
 }
@@ -188,6 +231,39 @@ impl Config {
                 key: "rtp.media_timeout_secs".into(),
                 message: "must be at least 1 second (default 30)".into(),
             });
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for trunk in &self.trunks {
+            if !names.insert(trunk.name.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: format!("trunks '{}'", trunk.name),
+                    message: "two trunks have this name; names must be unique".into(),
+                });
+            }
+            if !(trunk.uri.starts_with("sip:") || trunk.uri.starts_with("sips:")) {
+                return Err(ConfigError::Invalid {
+                    key: format!("trunks '{}'.uri", trunk.name),
+                    message: format!(
+                        "'{}' is not a sip: URI; use e.g. sip:trunk.example.com:5060",
+                        trunk.uri
+                    ),
+                });
+            }
+            if trunk.username.is_some() != trunk.password.is_some() {
+                return Err(ConfigError::Invalid {
+                    key: format!("trunks '{}'", trunk.name),
+                    message: "set both username and password, or neither".into(),
+                });
+            }
+            if trunk.max_concurrent == 0 || !(trunk.max_calls_per_second > 0.0) {
+                return Err(ConfigError::Invalid {
+                    key: format!(
+                        "trunks '{}'.max_concurrent/max_calls_per_second",
+                        trunk.name
+                    ),
+                    message: "must be above zero".into(),
+                });
+            }
         }
         if self.routes.is_empty() {
             return Err(ConfigError::Invalid {
@@ -251,6 +327,32 @@ mod tests {
         assert!(
             text.contains("x.toml") && text.contains("listen_port"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn trunk_targets_put_the_number_in_the_user_part() {
+        let config = Config::from_toml(
+            Path::new("x.toml"),
+            "[[trunks]]\nname = \"main\"\nuri = \"sip:gw@trunk.example.com:5080;transport=udp\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.trunks[0].target_for("+15551234567"),
+            "sip:+15551234567@trunk.example.com:5080;transport=udp"
+        );
+    }
+
+    #[test]
+    fn trunk_without_password_is_refused() {
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[[trunks]]\nname = \"a\"\nuri = \"sip:h\"\nusername = \"u\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("username and password"),
+            "{error}"
         );
     }
 

@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::call::{CallEngine, CallSettings};
+use crate::call::{AttemptReport, CallEngine, CallSettings, OriginateRequest};
 use crate::config::Config;
 use crate::media::prompts::PromptLibrary;
 use crate::plans::PlanRegistry;
@@ -107,6 +107,11 @@ impl Engine {
 
     pub fn active_calls(&self) -> usize {
         self.handler.active_calls()
+    }
+
+    /// Places one call and runs it to its end (see [`CallEngine::originate`]).
+    pub async fn originate(&self, request: OriginateRequest) -> AttemptReport {
+        self.handler.originate(&self.sip, request).await
     }
 
     /// Stops taking calls, hangs up the ones in progress (BYE), waits up to

@@ -58,6 +58,34 @@ enum Command {
         #[arg(long)]
         show_phone_numbers: bool,
     },
+    /// Place one call through a trunk and run a dialplan when it is answered
+    /// (a test call: prints how it went, exits when it ends).
+    Dial {
+        /// The number to call (E.164, e.g. +15551234567).
+        number: String,
+        /// Trunk name from the config's [[trunks]].
+        #[arg(long)]
+        trunk: String,
+        /// Dialplan to run when answered.
+        #[arg(long, default_value = "hotline")]
+        dialplan: String,
+        /// Caller ID (defaults to the trunk's).
+        #[arg(long)]
+        caller_id: Option<String>,
+        /// CANCEL after ringing this many seconds.
+        #[arg(long, default_value_t = 25)]
+        ring_timeout: u64,
+        /// Local SIP address for this call (default: any address, a free port).
+        #[arg(long, default_value = "0.0.0.0:0")]
+        sip_listen: SocketAddr,
+        #[arg(long)]
+        dialplans: Option<PathBuf>,
+        #[arg(long)]
+        prompts: Option<PathBuf>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Dialplan tools.
     Dialplan {
         #[command(subcommand)]
@@ -175,6 +203,57 @@ fn main() -> ExitCode {
             init_logging(&config);
             runtime.block_on(serve(config))
         }
+        Command::Dial {
+            number,
+            trunk,
+            dialplan,
+            caller_id,
+            ring_timeout,
+            sip_listen,
+            dialplans,
+            prompts,
+            json,
+        } => {
+            config.sip.listen = sip_listen;
+            if let Some(path) = dialplans {
+                config.paths.dialplans = path;
+            }
+            if let Some(path) = prompts {
+                config.paths.prompts = path;
+            }
+            init_logging(&config);
+            let Some(trunk) = config.trunks.iter().find(|t| t.name == trunk).cloned() else {
+                eprintln!(
+                    "error: no trunk named '{trunk}' in the config (trunks: {:?})",
+                    config.trunks.iter().map(|t| &t.name).collect::<Vec<_>>()
+                );
+                return ExitCode::from(2);
+            };
+            let Some(caller_id) = caller_id.or_else(|| trunk.caller_id.clone()) else {
+                eprintln!(
+                    "error: no caller ID: pass --caller-id or set caller_id on trunk '{}'",
+                    trunk.name
+                );
+                return ExitCode::from(2);
+            };
+            let request = switchboard::call::OriginateRequest {
+                target: trunk.target_for(&number),
+                number,
+                caller_id,
+                credential: trunk.username.clone().zip(trunk.password.clone()).map(
+                    |(username, password)| switchboard::sip::TrunkCredential {
+                        username,
+                        password,
+                        realm: trunk.realm.clone(),
+                    },
+                ),
+                plan_name: dialplan,
+                variables: Default::default(),
+                ring_timeout: Duration::from_secs(ring_timeout),
+                headers: Vec::new(),
+            };
+            runtime.block_on(dial_once(config, request, json))
+        }
         Command::Dialplan {
             action: DialplanAction::Check { paths, prompts },
         } => {
@@ -217,6 +296,49 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(sip = %engine.sip_address(), "Switchboard is running; Ctrl-C to stop");
     wait_for_stop_signal().await;
     engine.shutdown(Duration::from_secs(5)).await;
+    Ok(())
+}
+
+async fn dial_once(
+    config: Config,
+    request: switchboard::call::OriginateRequest,
+    json: bool,
+) -> anyhow::Result<()> {
+    let engine = Engine::start(config).await?;
+    let report = engine.originate(request).await;
+    engine.shutdown(Duration::from_secs(5)).await;
+    let end = &report.end;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "id": report.id,
+                "sip_call_id": report.sip_call_id,
+                "final_status": report.final_status,
+                "answered": report.answered_at.is_some(),
+                "outcome": end.outcome,
+                "hangup_by": end.hangup_by,
+                "hangup_cause": end.hangup_cause,
+                "path": end.path,
+                "digits": end.digits,
+            })
+        );
+    } else if report.answered_at.is_some() {
+        println!(
+            "answered; outcome {}, hung up by {} ({}), path {}",
+            end.outcome.as_deref().unwrap_or("-"),
+            end.hangup_by,
+            end.hangup_cause,
+            end.path.join(" > ")
+        );
+    } else {
+        println!(
+            "not answered: {} ({}), outcome {}",
+            report.final_status,
+            end.hangup_cause,
+            end.outcome.as_deref().unwrap_or("-")
+        );
+    }
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //! actions (the dialplan itself never does I/O).
 
 pub mod media;
+mod originate;
+
+pub use originate::{AttemptReport, OriginateRequest};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -354,7 +357,7 @@ pub(crate) struct Conversation {
 
 /// Everything after answer, for calls in both directions: media, the
 /// dialplan, in-dialog SIP, and the call's final log row.
-async fn converse(engine: &CallEngineShared, conversation: Conversation) {
+async fn converse(engine: &CallEngineShared, conversation: Conversation) -> CallEnd {
     let Conversation {
         id,
         mut leg,
@@ -562,21 +565,20 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) {
         rtp_received = driver.media.packets_received,
         "call ended"
     );
-    engine.call_log.call_ended(
-        &id,
-        CallEnd {
-            ended_at: Utc::now(),
-            answered_at: Some(answered_at),
-            hangup_by: ending.hangup_by.to_string(),
-            hangup_cause: ending.cause,
-            sip_status: Some(200),
-            outcome,
-            path: session.path().to_vec(),
-            digits: session.digits().to_string(),
-            variables: session.variables().clone(),
-            recording_path: driver.recording_path.clone(),
-        },
-    );
+    let end = CallEnd {
+        ended_at: Utc::now(),
+        answered_at: Some(answered_at),
+        hangup_by: ending.hangup_by.to_string(),
+        hangup_cause: ending.cause,
+        sip_status: Some(200),
+        outcome,
+        path: session.path().to_vec(),
+        digits: session.digits().to_string(),
+        variables: session.variables().clone(),
+        recording_path: driver.recording_path.clone(),
+    };
+    engine.call_log.call_ended(&id, end.clone());
+    end
 }
 
 struct ActiveGuard(Arc<AtomicUsize>);

@@ -33,6 +33,8 @@ pub struct DialRequest {
     pub credential: Option<TrunkCredential>,
     /// Extra headers, e.g. ("X-Campaign", "spring-sale").
     pub headers: Vec<(String, String)>,
+    /// The Call-ID to use (so the call log can name it before the INVITE goes).
+    pub call_id: Option<String>,
 }
 
 /// How an outbound INVITE is going.
@@ -85,6 +87,7 @@ pub(super) fn dial(
             ..Default::default()
         }),
         headers: (!headers.is_empty()).then_some(headers),
+        call_id: request.call_id,
         ..Default::default()
     };
     let (state_sender, state_receiver) = dialogs.new_dialog_state_channel();

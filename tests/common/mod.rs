@@ -346,6 +346,11 @@ impl Sipp {
         Sipp { child, local_port }
     }
 
+    /// Wraps a SIPp process started elsewhere (e.g. a server-mode trunk).
+    pub fn from_child(child: Child, local_port: u16) -> Sipp {
+        Sipp { child, local_port }
+    }
+
     pub async fn finish(self, limit: Duration) -> SippOutcome {
         let output = tokio::time::timeout(limit, self.child.wait_with_output())
             .await

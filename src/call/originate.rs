@@ -1,0 +1,227 @@
+//! Calls the engine places: INVITE through a trunk, ring with a timeout
+//! (then CANCEL), and on answer the same conversation an inbound call has.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tracing::{debug, info, warn};
+
+use super::{converse, negotiate_body, new_call_id, new_reference, CallEngine, Conversation};
+use crate::dialplan::CallInfo;
+use crate::media::sdp::{self, Direction, LocalMediaConfig};
+use crate::pii::Masked;
+use crate::sip::{DialProgress, DialRequest, SipServer, TrunkCredential};
+use crate::store::{CallEnd, NewCall};
+
+/// One call to place.
+#[derive(Debug, Clone)]
+pub struct OriginateRequest {
+    /// Where the INVITE goes, e.g. `sip:+15551234567@trunk.example.com:5060`.
+    pub target: String,
+    /// The number called, for the call log.
+    pub number: String,
+    /// Caller ID (user part of our From).
+    pub caller_id: String,
+    pub credential: Option<TrunkCredential>,
+    /// The dialplan run when the call is answered.
+    pub plan_name: String,
+    /// Extra starting variables for the dialplan.
+    pub variables: BTreeMap<String, String>,
+    /// CANCEL after ringing this long without an answer.
+    pub ring_timeout: Duration,
+    pub headers: Vec<(String, String)>,
+}
+
+/// What happened to one placed call.
+#[derive(Debug, Clone)]
+pub struct AttemptReport {
+    /// Our call log id.
+    pub id: String,
+    pub sip_call_id: String,
+    /// The INVITE's final status (200 when answered; 487 after our CANCEL;
+    /// 0 when it could not be sent at all).
+    pub final_status: u16,
+    pub started_at: DateTime<Utc>,
+    pub ringing_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The call log row's final state: outcome label, path, digits, variables.
+    pub end: CallEnd,
+}
+
+impl CallEngine {
+    /// Places one call and runs it to its end. Never panics on network
+    /// trouble: every way it can go wrong ends in the report.
+    pub async fn originate(&self, sip: &SipServer, request: OriginateRequest) -> AttemptReport {
+        let engine = &self.shared;
+        engine
+            .active
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _active = super::ActiveGuard(engine.active.clone());
+        let id = new_call_id();
+        let sip_call_id = format!("{}@switchboard", new_call_id());
+        let started_at = Utc::now();
+        let mut report = AttemptReport {
+            id: id.clone(),
+            sip_call_id: sip_call_id.clone(),
+            final_status: 0,
+            started_at,
+            ringing_at: None,
+            answered_at: None,
+            end: CallEnd::default(),
+        };
+        let unanswered = |report: &mut AttemptReport, status: u16, cause: &str| {
+            report.final_status = status;
+            report.end = CallEnd {
+                ended_at: Utc::now(),
+                hangup_by: "system".into(),
+                hangup_cause: cause.to_string(),
+                sip_status: (status != 0).then_some(status),
+                outcome: Some(unanswered_outcome(status).to_string()),
+                ..CallEnd::default()
+            };
+            engine.call_log.call_ended(&report.id, report.end.clone());
+        };
+
+        engine.call_log.call_started(NewCall {
+            id: id.clone(),
+            sip_call_id: sip_call_id.clone(),
+            direction: "outbound",
+            caller: request.caller_id.clone(),
+            called: request.number.clone(),
+            dialplan: Some(request.plan_name.clone()),
+            started_at,
+        });
+        let Some(plan) = engine.plans.get(&request.plan_name) else {
+            unanswered(&mut report, 0, "dialplan_missing");
+            return report;
+        };
+        let Some(socket) = self.bind_rtp_socket().await else {
+            warn!("no free RTP port for an outbound call");
+            unanswered(&mut report, 0, "no_media_port");
+            return report;
+        };
+        let socket = Arc::new(socket);
+        let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        let session_id: u64 = rand::random::<u32>().into();
+        let offer = sdp::build_offer(
+            &LocalMediaConfig::default(),
+            engine.settings.advertised_address,
+            local_port,
+            session_id,
+            1,
+            Direction::SendRecv,
+        );
+        let mut call = match sip.dial(DialRequest {
+            target: request.target.clone(),
+            caller_id: request.caller_id.clone(),
+            display_name: None,
+            sdp_offer: offer,
+            credential: request.credential.clone(),
+            headers: request.headers.clone(),
+            call_id: Some(sip_call_id),
+        }) {
+            Ok(call) => call,
+            Err(error) => {
+                warn!(%error, "could not send the INVITE");
+                unanswered(&mut report, 0, &format!("dial_failed: {error}"));
+                return report;
+            }
+        };
+        info!(id = %id, number = %Masked(&request.number), plan = %request.plan_name, "dialling");
+
+        // Ring until answered, refused, timed out or shut down.
+        let ring_timeout = tokio::time::sleep(request.ring_timeout);
+        tokio::pin!(ring_timeout);
+        let mut cancelled = false;
+        let answer = loop {
+            tokio::select! {
+                progress = call.next() => match progress {
+                    DialProgress::Ringing { status, early_media } => {
+                        debug!(status, early_media = early_media.is_some(), "ringing");
+                        report.ringing_at.get_or_insert_with(Utc::now);
+                    }
+                    DialProgress::Answered { sdp } => break sdp,
+                    DialProgress::Failed { status, reason } => {
+                        let cause = if cancelled { "ring_timeout".to_string() } else { reason };
+                        info!(id = %id, status, %cause, "not answered");
+                        unanswered(&mut report, status, &cause);
+                        return report;
+                    }
+                },
+                _ = &mut ring_timeout, if !cancelled => {
+                    cancelled = true;
+                    if let Err(error) = call.cancel().await {
+                        warn!(%error, "CANCEL failed");
+                    }
+                }
+                _ = engine.shutdown.cancelled(), if !cancelled => {
+                    cancelled = true;
+                    call.cancel().await.ok();
+                }
+            }
+        };
+
+        let answered_at = Utc::now();
+        report.answered_at = Some(answered_at);
+        report.final_status = 200;
+        engine.call_log.call_answered(&id, answered_at);
+        let leg = call.into_leg();
+        let negotiated = match negotiate_body(&answer) {
+            Ok(negotiated) => negotiated,
+            Err((_, reason)) => {
+                // RFC 3264 §6: an answer we cannot use ends the call.
+                warn!(%reason, "unusable SDP answer; hanging up");
+                leg.hangup().await.ok();
+                report.end = CallEnd {
+                    ended_at: Utc::now(),
+                    answered_at: Some(answered_at),
+                    hangup_by: "engine".into(),
+                    hangup_cause: format!("bad SDP answer: {reason}"),
+                    sip_status: Some(200),
+                    outcome: Some("failed".into()),
+                    ..CallEnd::default()
+                };
+                engine.call_log.call_ended(&id, report.end.clone());
+                return report;
+            }
+        };
+        report.end = converse(
+            engine,
+            Conversation {
+                id: id.clone(),
+                leg,
+                socket,
+                local_port,
+                session_id,
+                session_version: 1,
+                current: negotiated,
+                waiting_for_answer: false,
+                plan,
+                info: CallInfo {
+                    call_id: report.sip_call_id.clone(),
+                    caller: request.caller_id.clone(),
+                    called: request.number.clone(),
+                    reference: new_reference(),
+                },
+                variables: request.variables.clone(),
+                answered_at,
+            },
+        )
+        .await;
+        report
+    }
+}
+
+/// The outcome label of a call that was never answered, from the INVITE's
+/// final status (RFC 3261 §21).
+fn unanswered_outcome(status: u16) -> &'static str {
+    match status {
+        486 | 600 => "busy",
+        408 | 480 | 487 => "no_answer",
+        404 | 484 | 485 | 604 => "invalid_number",
+        403 | 603 | 607 | 608 => "rejected",
+        _ => "failed",
+    }
+}
