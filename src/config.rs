@@ -255,7 +255,10 @@ impl Config {
                     message: "set both username and password, or neither".into(),
                 });
             }
-            if trunk.max_concurrent == 0 || !(trunk.max_calls_per_second > 0.0) {
+            // Written so that NaN is refused too.
+            let rate_ok =
+                trunk.max_calls_per_second.is_finite() && trunk.max_calls_per_second > 0.0;
+            if trunk.max_concurrent == 0 || !rate_ok {
                 return Err(ConfigError::Invalid {
                     key: format!(
                         "trunks '{}'.max_concurrent/max_calls_per_second",
