@@ -5,6 +5,7 @@
 //! `prompts` and file writing in `recorder`, so it can be driven per packet by
 //! the call driver (`crate::call::media`) and tested deterministically.
 
+pub mod amd;
 pub mod dtmf;
 pub mod g711;
 pub mod prompts;

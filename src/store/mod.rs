@@ -16,6 +16,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+mod campaigns;
+
+pub use campaigns::{
+    AttemptRecord, AttemptResult, CampaignCounts, CampaignRecord, LeadRecord, NewLead, Recovery,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database URL '{url}' is not supported: {reason}")]
