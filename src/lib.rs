@@ -3,6 +3,7 @@
 
 pub mod call;
 pub mod config;
+pub mod dialer;
 pub mod dialplan;
 pub mod engine;
 pub mod media;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
 use super::{converse, negotiate_body, new_call_id, new_reference, CallEngine, Conversation};
+use crate::dialer::outcome_for_final_status;
 use crate::dialplan::CallInfo;
 use crate::media::sdp::{self, Direction, LocalMediaConfig};
 use crate::pii::Masked;
@@ -78,7 +79,7 @@ impl CallEngine {
                 hangup_by: "system".into(),
                 hangup_cause: cause.to_string(),
                 sip_status: (status != 0).then_some(status),
-                outcome: Some(unanswered_outcome(status).to_string()),
+                outcome: Some(outcome_for_final_status(status).as_str().to_string()),
                 ..CallEnd::default()
             };
             engine.call_log.call_ended(&report.id, report.end.clone());
@@ -211,17 +212,5 @@ impl CallEngine {
         )
         .await;
         report
-    }
-}
-
-/// The outcome label of a call that was never answered, from the INVITE's
-/// final status (RFC 3261 §21).
-fn unanswered_outcome(status: u16) -> &'static str {
-    match status {
-        486 | 600 => "busy",
-        408 | 480 | 487 => "no_answer",
-        404 | 484 | 485 | 604 => "invalid_number",
-        403 | 603 | 607 | 608 => "rejected",
-        _ => "failed",
     }
 }
