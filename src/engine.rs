@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::call::{AttemptReport, CallEngine, CallSettings, OriginateRequest};
+use crate::campaigns::CampaignSupervisor;
 use crate::config::Config;
 use crate::media::prompts::PromptLibrary;
 use crate::plans::PlanRegistry;
@@ -18,7 +19,8 @@ use crate::sip::{SipServer, SipServerConfig};
 use crate::store::{CallLog, Store};
 
 pub struct Engine {
-    sip: SipServer,
+    sip: Arc<SipServer>,
+    campaigns: Arc<CampaignSupervisor>,
     handler: Arc<CallEngine>,
     call_log: CallLog,
     shutdown: CancellationToken,
@@ -92,9 +94,19 @@ impl Engine {
         )
         .await
         .context("starting SIP")?;
+        let sip = Arc::new(sip);
         plans.watch(Duration::from_secs(2), shutdown.child_token());
+        let campaigns = CampaignSupervisor::new(
+            store.clone(),
+            handler.clone(),
+            sip.clone(),
+            &config.trunks,
+            shutdown.child_token(),
+        );
+        campaigns.start();
         Ok(Engine {
             sip,
+            campaigns,
             handler,
             call_log,
             shutdown,
@@ -120,7 +132,9 @@ impl Engine {
         info!(active_calls = self.active_calls(), "shutting down");
         self.shutdown.cancel();
         let deadline = tokio::time::Instant::now() + grace;
-        while self.active_calls() > 0 && tokio::time::Instant::now() < deadline {
+        while (self.active_calls() > 0 || self.campaigns.attempts_in_flight() > 0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.call_log.flush().await;

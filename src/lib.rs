@@ -2,6 +2,8 @@
 //! See ARCHITECTURE.md in the project's shared notes for how the modules fit.
 
 pub mod call;
+pub mod campaign_cli;
+pub mod campaigns;
 pub mod config;
 pub mod dialer;
 pub mod dialplan;

@@ -86,6 +86,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Outbound campaigns: create, load a list, start, pause, status, export.
+    Campaign {
+        #[command(subcommand)]
+        action: CampaignAction,
+    },
+    /// The do-not-call list: numbers no campaign ever dials.
+    Dnc {
+        #[command(subcommand)]
+        action: DncAction,
+    },
     /// Dialplan tools.
     Dialplan {
         #[command(subcommand)]
@@ -102,6 +112,107 @@ enum Command {
         /// Show one call (by id or SIP Call-ID) with its timeline.
         #[arg(long)]
         show: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CampaignAction {
+    /// Create a campaign (state draft). Settings not given take safe defaults.
+    Create {
+        name: String,
+        /// Dialplan run when a person answers.
+        #[arg(long)]
+        dialplan: String,
+        /// Trunk name from the config's [[trunks]].
+        #[arg(long)]
+        trunk: String,
+        #[arg(long)]
+        caller_id: String,
+        /// Local calling hours, e.g. 09:00-20:00 (may only narrow 08:00-21:00).
+        #[arg(long)]
+        window: Option<String>,
+        /// Allowed days, e.g. mon,tue,wed,thu,fri.
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<String>,
+        /// Dates nobody is called, e.g. 2026-12-25,2027-01-01.
+        #[arg(long, value_delimiter = ',')]
+        holidays: Vec<chrono::NaiveDate>,
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        #[arg(long)]
+        max_attempts_per_number_per_day: Option<u32>,
+        /// Retry delays by outcome, e.g. busy=10m,no_answer=2h,machine=4h,failed=30m.
+        #[arg(long)]
+        retry: Option<String>,
+        #[arg(long)]
+        max_concurrent: Option<u32>,
+        #[arg(long)]
+        calls_per_second: Option<f64>,
+        #[arg(long)]
+        ring_timeout: Option<u64>,
+        /// Country for numbers without a country code (ISO code, e.g. US, ES).
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Load a CSV list; bad rows are reported with their line numbers.
+    Load {
+        name: String,
+        file: PathBuf,
+        /// Column mapping, e.g. phone=Mobile,name=Full Name,timezone=TZ.
+        #[arg(long, default_value = "phone=phone")]
+        map: String,
+    },
+    /// Start dialling (the running `serve` picks it up within a second).
+    Start {
+        name: String,
+    },
+    Pause {
+        name: String,
+    },
+    Resume {
+        name: String,
+    },
+    /// Finish the campaign: no more dialling.
+    Stop {
+        name: String,
+    },
+    /// Leads by state and attempts by outcome.
+    Status {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List,
+    /// Every attempt as CSV (to a file, or standard output).
+    Export {
+        name: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DncAction {
+    Add {
+        number: String,
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
+    Remove {
+        number: String,
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
+    Check {
+        number: String,
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
+    /// Import numbers, one per line (or the first CSV column).
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "US")]
+        region: String,
     },
 }
 
@@ -260,6 +371,8 @@ fn main() -> ExitCode {
             let prompts = prompts.unwrap_or_else(|| config.paths.prompts.clone());
             return check_dialplans(&paths, &prompts);
         }
+        Command::Campaign { action } => runtime.block_on(campaign_command(&config, action)),
+        Command::Dnc { action } => runtime.block_on(dnc_command(&config.database.url, action)),
         Command::Calls { limit, json, show } => {
             runtime.block_on(list_calls(&config.database.url, limit, json, show))
         }
@@ -407,6 +520,191 @@ fn check_dialplans(paths: &[PathBuf], prompts_dir: &Path) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Result<()> {
+    use switchboard::campaign_cli;
+    let store = Store::open(&config.database.url).await?;
+    match action {
+        CampaignAction::Create {
+            name,
+            dialplan,
+            trunk,
+            caller_id,
+            window,
+            days,
+            holidays,
+            max_attempts,
+            max_attempts_per_number_per_day,
+            retry,
+            max_concurrent,
+            calls_per_second,
+            ring_timeout,
+            region,
+        } => {
+            if !config.trunks.iter().any(|t| t.name == trunk) {
+                eprintln!(
+                    "warning: trunk '{trunk}' is not in this config; the engine must have it to dial"
+                );
+            }
+            let defaults = switchboard::dialer::campaign::CampaignSettings::default();
+            let settings = switchboard::dialer::campaign::CampaignSettings {
+                calling_window: window.unwrap_or(defaults.calling_window),
+                days,
+                holidays,
+                max_attempts: max_attempts.unwrap_or(defaults.max_attempts),
+                max_attempts_per_number_per_day: max_attempts_per_number_per_day
+                    .unwrap_or(defaults.max_attempts_per_number_per_day),
+                retry: retry.unwrap_or(defaults.retry),
+                max_concurrent: max_concurrent.unwrap_or(defaults.max_concurrent),
+                calls_per_second: calls_per_second.unwrap_or(defaults.calls_per_second),
+                ring_timeout_secs: ring_timeout.unwrap_or(defaults.ring_timeout_secs),
+                default_region: region.unwrap_or(defaults.default_region),
+            };
+            let record =
+                campaign_cli::create(&store, &name, &dialplan, &trunk, &caller_id, &settings)
+                    .await?;
+            println!(
+                "created campaign '{}' ({}), state draft",
+                record.name, record.id
+            );
+        }
+        CampaignAction::Load { name, file, map } => {
+            let mapping = switchboard::dialer::list::ColumnMapping::parse(&map)?;
+            let started = std::time::Instant::now();
+            let (summary, already) = campaign_cli::load(&store, &name, &file, &mapping, |rows| {
+                eprintln!("... {rows} rows read");
+            })
+            .await?;
+            for problem in &summary.problems {
+                println!("{problem}");
+            }
+            for (line, number) in &already {
+                println!("line {line}: {number} is already in this campaign");
+            }
+            let hidden = summary.problem_count() as usize - summary.problems.len();
+            if hidden > 0 {
+                println!("... and {hidden} more problems");
+            }
+            println!(
+                "{} rows: {} loaded, {} problems {:?}, {} already in the campaign ({:.1} s)",
+                summary.rows,
+                summary.loaded as usize - already.len(),
+                summary.problem_count(),
+                summary.problems_by_kind,
+                already.len(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        CampaignAction::Start { name } => state_change(&store, &name, "start").await?,
+        CampaignAction::Pause { name } => state_change(&store, &name, "pause").await?,
+        CampaignAction::Resume { name } => state_change(&store, &name, "resume").await?,
+        CampaignAction::Stop { name } => state_change(&store, &name, "stop").await?,
+        CampaignAction::List => {
+            for campaign in store.campaigns().await? {
+                println!(
+                    "{:<20} {:<9} dialplan {:<12} trunk {:<10} caller ID {}",
+                    campaign.name,
+                    campaign.state,
+                    campaign.dialplan,
+                    campaign.trunk,
+                    campaign.caller_id
+                );
+            }
+        }
+        CampaignAction::Status { name, json } => {
+            let Some(campaign) = store.campaign(&name).await? else {
+                anyhow::bail!("no campaign named '{name}'");
+            };
+            let counts = store.campaign_counts(&campaign.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "name": campaign.name,
+                        "state": campaign.state,
+                        "leads": counts.leads_by_state.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                        "attempts": counts.attempts_by_outcome.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+                        "in_progress": counts.attempts_in_progress,
+                    })
+                );
+            } else {
+                println!("campaign {} ({})", campaign.name, campaign.state);
+                println!("leads:");
+                for (state, count) in &counts.leads_by_state {
+                    println!("  {state:<16} {count}");
+                }
+                println!("attempts ({} in progress):", counts.attempts_in_progress);
+                for (outcome, count) in &counts.attempts_by_outcome {
+                    println!("  {outcome:<16} {count}");
+                }
+            }
+        }
+        CampaignAction::Export { name, output } => {
+            let count = match output {
+                Some(path) => {
+                    let mut file = std::fs::File::create(&path)?;
+                    campaign_cli::export(&store, &name, &mut file).await?
+                }
+                None => campaign_cli::export(&store, &name, &mut std::io::stdout()).await?,
+            };
+            eprintln!("{count} attempts exported");
+        }
+    }
+    Ok(())
+}
+
+async fn state_change(store: &Store, name: &str, action: &str) -> anyhow::Result<()> {
+    let state = switchboard::campaign_cli::set_state(store, name, action).await?;
+    println!("campaign '{name}' is now {state}");
+    Ok(())
+}
+
+async fn dnc_command(url: &str, action: DncAction) -> anyhow::Result<()> {
+    use switchboard::campaign_cli::{dnc_import, dnc_number};
+    let store = Store::open(url).await?;
+    let now = chrono::Utc::now();
+    match action {
+        DncAction::Add { number, region } => {
+            let number = dnc_number(&number, &region)?;
+            let added = store.dnc_add(&number, "manual", now).await?;
+            println!(
+                "{number} {}",
+                if added { "added" } else { "was already listed" }
+            );
+        }
+        DncAction::Remove { number, region } => {
+            let number = dnc_number(&number, &region)?;
+            let removed = store.dnc_remove(&number).await?;
+            println!(
+                "{number} {}",
+                if removed { "removed" } else { "was not listed" }
+            );
+        }
+        DncAction::Check { number, region } => {
+            let number = dnc_number(&number, &region)?;
+            let listed = store.dnc_contains(&number).await?;
+            println!(
+                "{number} {}",
+                if listed {
+                    "is on the do-not-call list"
+                } else {
+                    "is not listed"
+                }
+            );
+        }
+        DncAction::Import { file, region } => {
+            let (added, present, bad) = dnc_import(&store, &file, &region).await?;
+            for (line, reason) in &bad {
+                println!("line {line}: {reason}");
+            }
+            println!(
+                "{added} added, {present} already listed, {} bad lines",
+                bad.len()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn list_calls(url: &str, limit: i64, json: bool, show: Option<String>) -> anyhow::Result<()> {

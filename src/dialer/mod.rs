@@ -11,6 +11,7 @@
 //! - [`pacing::plan_new_calls`] runs on every tick: how many new calls may
 //!   start given the dialing mode, the campaign pacer and the trunk pacer.
 
+pub mod campaign;
 pub mod compliance;
 pub mod list;
 pub mod outcome;

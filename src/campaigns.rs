@@ -1,0 +1,462 @@
+//! Runs outbound campaigns: the thin driver between the dialer's pure
+//! decisions, the database and the SIP trunk.
+//!
+//! The command line (or API) sets a campaign's state in the database; the
+//! supervisor here notices campaigns that are `running` and drives each with a
+//! runner: lease due leads → compliance check → commit the attempt → dial →
+//! record the outcome and the lead's next step. Trunk limits are shared by all
+//! campaigns using the trunk.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::call::{CallEngine, OriginateRequest};
+use crate::config::TrunkConfig;
+use crate::dialer::campaign::{CampaignPolicy, CampaignSettings};
+use crate::dialer::compliance::{check, Decision, LeadFacts, NeverReason};
+use crate::dialer::pacing::{plan_new_calls, ModeStats, Pacer, PacingLimits, PowerUnattended};
+use crate::dialer::retry::{next_step, NextStep};
+use crate::dialer::{outcome_for_final_status, Outcome};
+use crate::pii::Masked;
+use crate::sip::{SipServer, TrunkCredential};
+use crate::store::{AttemptResult, CampaignRecord, LeadRecord, Store};
+
+/// How long a lease lasts before another dialer may take the lead (a safety
+/// net; a running attempt keeps its lead through its attempt row).
+const LEASE_FOR: chrono::Duration = chrono::Duration::minutes(10);
+
+struct TrunkState {
+    pacer: Pacer,
+    active: u32,
+}
+
+pub struct CampaignSupervisor {
+    store: Store,
+    calls: Arc<CallEngine>,
+    sip: Arc<SipServer>,
+    trunks: HashMap<String, TrunkConfig>,
+    trunk_states: Mutex<HashMap<String, TrunkState>>,
+    shutdown: CancellationToken,
+    owner: String,
+    epoch: Instant,
+    /// Attempts dialling or not yet recorded; shutdown waits for them.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CampaignSupervisor {
+    pub fn new(
+        store: Store,
+        calls: Arc<CallEngine>,
+        sip: Arc<SipServer>,
+        trunks: &[TrunkConfig],
+        shutdown: CancellationToken,
+    ) -> Arc<CampaignSupervisor> {
+        let epoch = Instant::now();
+        let trunk_states = trunks
+            .iter()
+            .map(|trunk| {
+                let limits = PacingLimits {
+                    max_concurrent: trunk.max_concurrent,
+                    max_new_per_second: trunk.max_calls_per_second,
+                };
+                (
+                    trunk.name.clone(),
+                    TrunkState {
+                        pacer: Pacer::new(limits, Duration::ZERO),
+                        active: 0,
+                    },
+                )
+            })
+            .collect();
+        Arc::new(CampaignSupervisor {
+            store,
+            calls,
+            sip,
+            trunks: trunks.iter().map(|t| (t.name.clone(), t.clone())).collect(),
+            trunk_states: Mutex::new(trunk_states),
+            shutdown,
+            owner: format!("node-{}", std::process::id()),
+            epoch,
+            in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        })
+    }
+
+    /// Attempts in progress (dialling, talking, or being recorded).
+    pub fn attempts_in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Watches the campaigns table and runs every campaign set to `running`.
+    pub fn start(self: &Arc<Self>) {
+        let supervisor = self.clone();
+        tokio::spawn(async move {
+            let mut running: HashSet<String> = HashSet::new();
+            let (done_sender, mut done) = tokio::sync::mpsc::unbounded_channel::<String>();
+            loop {
+                match supervisor.store.campaigns().await {
+                    Ok(campaigns) => {
+                        for campaign in campaigns {
+                            if campaign.state == "running" && running.insert(campaign.id.clone()) {
+                                let runner = supervisor.clone();
+                                let done_sender = done_sender.clone();
+                                tokio::spawn(async move {
+                                    let id = campaign.id.clone();
+                                    runner.run(campaign).await;
+                                    done_sender.send(id).ok();
+                                });
+                            }
+                        }
+                    }
+                    Err(error) => warn!(%error, "cannot read campaigns"),
+                }
+                tokio::select! {
+                    _ = supervisor.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+                while let Ok(id) = done.try_recv() {
+                    running.remove(&id);
+                }
+            }
+        });
+    }
+
+    fn now_tick(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// Drives one campaign until it is paused, stopped, finished or the engine stops.
+    async fn run(self: Arc<Self>, campaign: CampaignRecord) {
+        let settings: CampaignSettings = match serde_json::from_str(&campaign.settings) {
+            Ok(settings) => settings,
+            Err(error) => {
+                error!(campaign = %campaign.name, %error, "campaign settings unreadable; pausing it");
+                self.store
+                    .set_campaign_state(&campaign.id, "paused", Utc::now())
+                    .await
+                    .ok();
+                return;
+            }
+        };
+        let policy = match settings.policy() {
+            Ok(policy) => Arc::new(policy),
+            Err(reason) => {
+                error!(campaign = %campaign.name, %reason, "campaign settings invalid; pausing it");
+                self.store
+                    .set_campaign_state(&campaign.id, "paused", Utc::now())
+                    .await
+                    .ok();
+                return;
+            }
+        };
+        let Some(trunk) = self.trunks.get(&campaign.trunk).cloned() else {
+            error!(campaign = %campaign.name, trunk = %campaign.trunk, "campaign uses a trunk that is not configured; pausing it");
+            self.store
+                .set_campaign_state(&campaign.id, "paused", Utc::now())
+                .await
+                .ok();
+            return;
+        };
+        info!(campaign = %campaign.name, "campaign running");
+        let campaign = Arc::new(campaign);
+        let mut pacer = Pacer::new(policy.pacing, self.now_tick());
+        let active = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        loop {
+            if self.shutdown.is_cancelled() {
+                break;
+            }
+            match self.store.campaign(&campaign.id).await {
+                Ok(Some(current)) if current.state == "running" => {}
+                _ => break,
+            }
+            let active_now = active.load(std::sync::atomic::Ordering::SeqCst);
+            let start_count = {
+                let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(trunk_state) = trunks.get_mut(&trunk.name) else {
+                    break;
+                };
+                let now = self.now_tick();
+                let plan = plan_new_calls(
+                    &PowerUnattended,
+                    &ModeStats {
+                        active_calls: active_now,
+                        available_agents: 0,
+                        max_concurrent: policy.pacing.max_concurrent,
+                        leads_ready: u32::MAX,
+                    },
+                    &mut pacer,
+                    &mut trunk_state.pacer,
+                    trunk_state.active,
+                    now,
+                );
+                plan.count
+            };
+            if start_count > 0 {
+                let now = Utc::now();
+                let leads = match self
+                    .store
+                    .lease_due_leads(&campaign.id, &self.owner, start_count, now, now + LEASE_FOR)
+                    .await
+                {
+                    Ok(leads) => leads,
+                    Err(error) => {
+                        warn!(%error, "cannot lease leads");
+                        Vec::new()
+                    }
+                };
+                if leads.is_empty() && active.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    match self.store.campaign_has_work(&campaign.id).await {
+                        Ok(false) => {
+                            info!(campaign = %campaign.name, "every lead is done; campaign finished");
+                            self.store
+                                .set_campaign_state(&campaign.id, "finished", Utc::now())
+                                .await
+                                .ok();
+                            break;
+                        }
+                        Ok(true) => {}
+                        Err(error) => warn!(%error, "cannot check campaign progress"),
+                    }
+                }
+                for lead in leads {
+                    self.clone()
+                        .consider(&campaign, &policy, &trunk, lead, &mut pacer, &active)
+                        .await;
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+        info!(campaign = %campaign.name, "campaign runner stopped");
+    }
+
+    /// One leased lead: check the rules, then dial, wait or give up on it.
+    async fn consider(
+        self: Arc<Self>,
+        campaign: &Arc<CampaignRecord>,
+        policy: &Arc<CampaignPolicy>,
+        trunk: &TrunkConfig,
+        lead: LeadRecord,
+        pacer: &mut Pacer,
+        active: &Arc<std::sync::atomic::AtomicU32>,
+    ) {
+        let now = Utc::now();
+        let on_dnc = self.store.dnc_contains(&lead.number).await.unwrap_or(true);
+        let history = self
+            .store
+            .number_attempts_since(&lead.number, now - chrono::Duration::hours(24))
+            .await
+            .unwrap_or_default();
+        let zones: Vec<chrono_tz::Tz> = lead
+            .timezones
+            .split(',')
+            .filter_map(|zone| chrono_tz::Tz::from_str(zone.trim()).ok())
+            .collect();
+        let lead_id = lead.id.to_string();
+        let decision = check(
+            &policy.compliance,
+            &LeadFacts {
+                lead_id: &lead_id,
+                number: &lead.number,
+                timezones: &zones,
+                on_dnc,
+                attempts_made: u32::try_from(lead.attempts).unwrap_or(u32::MAX),
+                number_attempts: &history,
+            },
+            now,
+        );
+        let waiting_state = if lead.attempts > 0 {
+            "retry_scheduled"
+        } else {
+            "pending"
+        };
+        match decision {
+            Decision::Dial(permit) => {
+                let attempt_id = format!(
+                    "{:016x}{:08x}",
+                    rand::random::<u64>(),
+                    rand::random::<u32>()
+                );
+                let reasons = permit.reasons().join("; ");
+                if let Err(error) = self
+                    .store
+                    .start_attempt(&attempt_id, &lead, &trunk.name, &reasons, now)
+                    .await
+                {
+                    // Not recorded, so not dialled: the lease expires and the
+                    // lead comes back.
+                    error!(%error, "cannot record the attempt; not dialling");
+                    return;
+                }
+                pacer.started(self.now_tick(), 1);
+                {
+                    let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(state) = trunks.get_mut(&trunk.name) {
+                        state.pacer.started(self.now_tick(), 1);
+                        state.active += 1;
+                    }
+                }
+                active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.in_flight
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (supervisor, campaign, policy, trunk, active) = (
+                    self.clone(),
+                    campaign.clone(),
+                    policy.clone(),
+                    trunk.clone(),
+                    active.clone(),
+                );
+                tokio::spawn(async move {
+                    supervisor
+                        .attempt(&campaign, &policy, &trunk, lead, &attempt_id)
+                        .await;
+                    active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    let mut trunks = supervisor
+                        .trunk_states
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    if let Some(state) = trunks.get_mut(&trunk.name) {
+                        state.active = state.active.saturating_sub(1);
+                    }
+                    supervisor
+                        .in_flight
+                        .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
+            }
+            Decision::Wait(reason, at) => {
+                self.store
+                    .release_lead(
+                        lead.id,
+                        waiting_state,
+                        Some(at),
+                        "waiting",
+                        &reason.to_string(),
+                        now,
+                    )
+                    .await
+                    .ok();
+            }
+            Decision::Never(reason) => {
+                let state = match reason {
+                    NeverReason::DoNotCall => "do_not_call",
+                    NeverReason::LeadAttemptsExhausted { .. } => "exhausted",
+                    _ => "done",
+                };
+                info!(lead = lead.id, number = %Masked(&lead.number), %reason, "lead skipped");
+                self.store
+                    .release_lead(lead.id, state, None, "skipped", &reason.to_string(), now)
+                    .await
+                    .ok();
+            }
+        }
+    }
+
+    /// Dials one lead and records how it went.
+    async fn attempt(
+        &self,
+        campaign: &CampaignRecord,
+        policy: &CampaignPolicy,
+        trunk: &TrunkConfig,
+        lead: LeadRecord,
+        attempt_id: &str,
+    ) {
+        let mut variables: BTreeMap<String, String> =
+            serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&lead.fields)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(key, value)| {
+                    let text = match value {
+                        serde_json::Value::String(text) => text,
+                        other => other.to_string(),
+                    };
+                    (key, text)
+                })
+                .collect();
+        if let Some(name) = &lead.name {
+            variables.insert("lead_name".into(), name.clone());
+        }
+        variables.insert("campaign".into(), campaign.name.clone());
+        let report = self
+            .calls
+            .originate(
+                &self.sip,
+                OriginateRequest {
+                    target: trunk.target_for(&lead.number),
+                    number: lead.number.clone(),
+                    caller_id: campaign.caller_id.clone(),
+                    credential: trunk.username.clone().zip(trunk.password.clone()).map(
+                        |(username, password)| TrunkCredential {
+                            username,
+                            password,
+                            realm: trunk.realm.clone(),
+                        },
+                    ),
+                    plan_name: campaign.dialplan.clone(),
+                    variables,
+                    ring_timeout: policy.ring_timeout,
+                    headers: vec![("X-Campaign".into(), campaign.name.clone())],
+                },
+            )
+            .await;
+        let outcome = if report.answered_at.is_some() {
+            // The dialplan's outcome label, when it names a dialer outcome
+            // ("opted_out", "transferred", ...); otherwise a person answered.
+            match report.end.outcome.as_deref().map(Outcome::from_str) {
+                Some(Ok(outcome)) => outcome,
+                Some(Err(_)) if report.end.outcome.as_deref() == Some("caller_hangup") => {
+                    Outcome::HumanAnswered
+                }
+                _ => Outcome::Completed,
+            }
+        } else {
+            outcome_for_final_status(report.final_status)
+        };
+        let attempts_made = u32::try_from(lead.attempts + 1).unwrap_or(u32::MAX);
+        let now = Utc::now();
+        let step = next_step(&policy.retry, outcome, attempts_made, now);
+        if matches!(step, NextStep::DoNotCall) {
+            // An opt-out goes on the list before anything else can dial the number.
+            if let Err(error) = self
+                .store
+                .dnc_add(&lead.number, &format!("opt_out:{}", campaign.name), now)
+                .await
+            {
+                error!(%error, "could not add an opted-out number to the do-not-call list");
+            }
+        }
+        let next_attempt_at = match step {
+            NextStep::RetryAt(at) => Some(at),
+            _ => None,
+        };
+        let result = AttemptResult {
+            call_id: Some(report.id.clone()),
+            ringing_at: report.ringing_at,
+            answered_at: report.answered_at,
+            ended_at: now,
+            sip_status: (report.final_status != 0).then_some(report.final_status),
+            outcome: outcome.as_str().to_string(),
+            amd_result: None,
+            amd_confidence: None,
+            amd_reasons: None,
+            path: Some(report.end.path.join(">")),
+            digits: Some(report.end.digits.clone()),
+            lead_state: step.lead_state().as_str().to_string(),
+            next_attempt_at,
+        };
+        info!(campaign = %campaign.name, lead = lead.id, number = %Masked(&lead.number), outcome = outcome.as_str(), next = step.lead_state().as_str(), "attempt ended");
+        if let Err(error) = self
+            .store
+            .finish_attempt(attempt_id, lead.id, &result)
+            .await
+        {
+            error!(%error, attempt = attempt_id, ?result, "could not record the attempt's outcome");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! A campaign's settings, as stored (JSON) and as given on the command line,
+//! validated into the policy objects the dialer's decisions use.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::compliance::{CallingWindow, CompliancePolicy};
+use super::pacing::PacingLimits;
+use super::retry::RetryRules;
+
+/// Everything about how a campaign dials, with defaults that are safe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignSettings {
+    /// Local calling hours in the callee's time zone; may only narrow the
+    /// legal 08:00-21:00.
+    pub calling_window: String,
+    /// Allowed days ("mon".."sun"); empty = every day.
+    pub days: Vec<String>,
+    /// Local dates on which nobody is called.
+    pub holidays: Vec<NaiveDate>,
+    pub max_attempts: u32,
+    pub max_attempts_per_number_per_day: u32,
+    /// e.g. "busy=10m,no_answer=2h,machine=4h,failed=30m".
+    pub retry: String,
+    pub max_concurrent: u32,
+    pub calls_per_second: f64,
+    pub ring_timeout_secs: u64,
+    /// Region for numbers written without a country code.
+    pub default_region: String,
+}
+
+impl Default for CampaignSettings {
+    fn default() -> Self {
+        CampaignSettings {
+            calling_window: "08:00-21:00".into(),
+            days: Vec::new(),
+            holidays: Vec::new(),
+            max_attempts: 3,
+            max_attempts_per_number_per_day: 3,
+            retry: "busy=10m,no_answer=2h,machine=4h,failed=30m".into(),
+            max_concurrent: 5,
+            calls_per_second: 1.0,
+            ring_timeout_secs: 25,
+            default_region: "US".into(),
+        }
+    }
+}
+
+/// The settings turned into what the decisions need.
+#[derive(Debug, Clone)]
+pub struct CampaignPolicy {
+    pub compliance: CompliancePolicy,
+    pub retry: RetryRules,
+    pub pacing: PacingLimits,
+    pub ring_timeout: std::time::Duration,
+}
+
+impl CampaignSettings {
+    /// Checks every setting; the error names the setting and the fix.
+    pub fn policy(&self) -> Result<CampaignPolicy, String> {
+        let window = CallingWindow::from_str(&self.calling_window).map_err(|error| {
+            format!(
+                "calling_window '{}': {error} (use e.g. 09:00-20:00)",
+                self.calling_window
+            )
+        })?;
+        let mut days = chrono::WeekdaySet::EMPTY;
+        for day in &self.days {
+            let weekday = chrono::Weekday::from_str(day)
+                .map_err(|_| format!("days: '{day}' is not a day name (mon, tue, ...)"))?;
+            days.insert(weekday);
+        }
+        let mut compliance = CompliancePolicy {
+            campaign_window: Some(window),
+            holidays: self.holidays.iter().copied().collect(),
+            max_attempts_per_lead: self.max_attempts,
+            max_attempts_per_number_per_24h: self.max_attempts_per_number_per_day,
+            ..CompliancePolicy::default()
+        };
+        if !self.days.is_empty() {
+            compliance.days = Some(days);
+        }
+        if compliance.effective_window().is_none() {
+            return Err(format!(
+                "calling_window {} does not overlap the legal window {}",
+                self.calling_window, compliance.legal_window
+            ));
+        }
+        let mut retry = RetryRules::from_str(&self.retry)
+            .map_err(|error| format!("retry '{}': {error}", self.retry))?;
+        retry.max_attempts = self.max_attempts;
+        if self.max_attempts == 0 {
+            return Err("max_attempts must be at least 1".into());
+        }
+        if self.max_concurrent == 0 {
+            return Err("max_concurrent must be at least 1".into());
+        }
+        if !(self.calls_per_second.is_finite() && self.calls_per_second > 0.0) {
+            return Err("calls_per_second must be above 0 (e.g. 0.5 or 2)".into());
+        }
+        if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 300 {
+            return Err("ring_timeout_secs must be between 1 and 300 (default 25)".into());
+        }
+        Ok(CampaignPolicy {
+            compliance,
+            retry,
+            pacing: PacingLimits {
+                max_concurrent: self.max_concurrent,
+                max_new_per_second: self.calls_per_second,
+            },
+            ring_timeout: std::time::Duration::from_secs(self.ring_timeout_secs),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let policy = CampaignSettings::default().policy().unwrap();
+        assert_eq!(policy.retry.max_attempts, 3);
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let mut settings = CampaignSettings {
+            calling_window: "22:00-23:00".into(),
+            ..CampaignSettings::default()
+        };
+        assert!(settings.policy().unwrap_err().contains("does not overlap"));
+        settings.calling_window = "9-5".into();
+        assert!(settings.policy().unwrap_err().starts_with("calling_window"));
+        settings.calling_window = "09:00-17:00".into();
+        settings.days = vec!["funday".into()];
+        assert!(settings.policy().unwrap_err().starts_with("days"));
+        settings.days.clear();
+        settings.retry = "busy=forever".into();
+        assert!(settings.policy().unwrap_err().starts_with("retry"));
+    }
+}
