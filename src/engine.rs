@@ -38,6 +38,14 @@ impl Engine {
                 "closed calls left open by a previous run as 'interrupted'"
             );
         }
+        let recovery = store.recover_campaigns(Utc::now()).await?;
+        if recovery.leases_released > 0 || recovery.attempts_interrupted > 0 {
+            warn!(
+                leases_released = recovery.leases_released,
+                attempts_interrupted = recovery.attempts_interrupted,
+                "recovered campaigns after an unclean stop; interrupted attempts are not redialled"
+            );
+        }
         let call_log = store.start_writer();
 
         let prompts = Arc::new(PromptLibrary::new(&config.paths.prompts));

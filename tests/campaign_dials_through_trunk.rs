@@ -8,12 +8,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
-use chrono::{Timelike, Utc};
 use common::*;
-use tokio::process::Command;
 
 const PLAN: &str = r#"
 [dialplan]
@@ -38,95 +35,15 @@ type = "hangup"
 outcome = "opted_out"
 "#;
 
-/// A time zone where it is daytime now, so the calling window is open
-/// whenever this test runs.
-fn daytime_zone() -> &'static str {
-    let zones = [
-        "Pacific/Honolulu",
-        "America/Los_Angeles",
-        "America/New_York",
-        "Europe/London",
-        "Europe/Madrid",
-        "Asia/Dubai",
-        "Asia/Kolkata",
-        "Asia/Tokyo",
-        "Australia/Sydney",
-        "Pacific/Auckland",
-    ];
-    let now = Utc::now();
-    zones
-        .into_iter()
-        .find(|zone| {
-            let tz: chrono_tz::Tz = zone.parse().unwrap();
-            (10..19).contains(&now.with_timezone(&tz).hour())
-        })
-        .expect("some zone is in daytime")
-}
-
-fn switchboard(engine: &Engine, config: &std::path::Path, args: &[&str]) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("--config")
-        .arg(config)
-        .arg("--database")
-        .arg(&engine.database_url)
-        .args(args)
-        .output()
-        .expect("run switchboard");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        output.status.success(),
-        "switchboard {args:?} failed:\n{text}"
-    );
-    text
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn campaign_finishes_with_every_outcome_right_within_limits() {
     require_sipp();
     // The trunk.
-    let trunk_dir = tempfile::tempdir().unwrap();
-    let trunk_port = free_udp_port();
-    let mut trunk = Command::new("sipp")
-        .args([
-            "-bind_local",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-ci",
-            "127.0.0.1",
-        ])
-        .arg("-p")
-        .arg(trunk_port.to_string())
-        .args(["-m", "1000", "-nostdin", "-trace_logs", "-timeout", "120s"])
-        .arg("-key")
-        .arg("rtp_port")
-        .arg(free_udp_port().to_string())
-        .arg("-sf")
-        .arg(scenario("uas_campaign_trunk.xml"))
-        .current_dir(trunk_dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the SIPp trunk");
+    let (mut trunk, trunk_port, trunk_dir) = campaign_trunk();
 
     // The engine, with the trunk and the campaign's dialplan.
     let plans = temp_dialplans(&[("reminder.toml", PLAN)]);
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("switchboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[routes]\n\"100\" = \"reminder\"\n\n[[trunks]]\nname = \"main\"\nuri = \"sip:127.0.0.1:{trunk_port}\"\nmax_concurrent = 10\nmax_calls_per_second = 10\n"
-        ),
-    )
-    .unwrap();
+    let (config_dir, config) = campaign_config(trunk_port, "reminder");
     let engine = Engine::start_with(EngineOptions {
         dialplans: plans.path().to_path_buf(),
         config: Some(config.clone()),
@@ -155,7 +72,7 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     )
     .unwrap();
     let config_path = config.as_path();
-    switchboard(
+    switchboard_cli(
         &engine,
         config_path,
         &[
@@ -178,7 +95,7 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
             "busy=2s,no_answer=2s,failed=2s",
         ],
     );
-    let loaded = switchboard(
+    let loaded = switchboard_cli(
         &engine,
         config_path,
         &[
@@ -197,8 +114,8 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     );
     assert!(loaded.contains("10 rows: 8 loaded"), "{loaded}");
     // Listed after loading: the dialer must skip it.
-    switchboard(&engine, config_path, &["dnc", "add", "+12125550166"]);
-    switchboard(&engine, config_path, &["campaign", "start", "spring"]);
+    switchboard_cli(&engine, config_path, &["dnc", "add", "+12125550166"]);
+    switchboard_cli(&engine, config_path, &["campaign", "start", "spring"]);
 
     // Wait for the campaign to finish (every lead final).
     let store = engine.store().await;
@@ -296,22 +213,8 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     );
 
     // From the trunk's log: who was called when, and how many at once.
-    let log_file = std::fs::read_dir(trunk_dir.path())
-        .unwrap()
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .find(|path| path.to_string_lossy().ends_with("_logs.log"))
-        .expect("SIPp trunk log");
-    let log = std::fs::read_to_string(log_file).unwrap();
-    let mut events: Vec<(u64, &str, &str)> = log
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let kind = parts.next()?;
-            let at: u64 = parts.next()?.parse().ok()?;
-            Some((at, kind, parts.next()?))
-        })
-        .collect();
-    events.sort();
+    let log = trunk_log(&trunk_dir);
+    let events = trunk_events(&log);
     let invites: Vec<(u64, &str)> = events
         .iter()
         .filter(|e| e.1 == "INVITE")
@@ -370,7 +273,7 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     }
 
     // Status and export read the same story.
-    let status = switchboard(
+    let status = switchboard_cli(
         &engine,
         config_path,
         &["campaign", "status", "spring", "--json"],
@@ -378,7 +281,7 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     let status: serde_json::Value = serde_json::from_str(status.trim()).unwrap();
     assert_eq!(status["state"], "finished");
     assert_eq!(status["attempts"]["busy"], 4);
-    let export = switchboard(&engine, config_path, &["campaign", "export", "spring"]);
+    let export = switchboard_cli(&engine, config_path, &["campaign", "export", "spring"]);
     assert_eq!(
         export
             .lines()

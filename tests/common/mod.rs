@@ -9,6 +9,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{Timelike, Utc};
 use switchboard::media::dtmf::telephone_event_packets;
 use switchboard::media::g711::Codec;
 use switchboard::media::prompts::PromptLibrary;
@@ -642,4 +643,127 @@ pub fn temp_dialplans(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 pub fn exists(path: &Path) -> bool {
     path.exists()
+}
+
+// ----- campaigns -----
+
+/// A time zone where it is daytime now, so the calling window is open
+/// whenever this test runs.
+pub fn daytime_zone() -> &'static str {
+    let zones = [
+        "Pacific/Honolulu",
+        "America/Los_Angeles",
+        "America/New_York",
+        "Europe/London",
+        "Europe/Madrid",
+        "Asia/Dubai",
+        "Asia/Kolkata",
+        "Asia/Tokyo",
+        "Australia/Sydney",
+        "Pacific/Auckland",
+    ];
+    let now = Utc::now();
+    zones
+        .into_iter()
+        .find(|zone| {
+            let tz: chrono_tz::Tz = zone.parse().unwrap();
+            (10..19).contains(&now.with_timezone(&tz).hour())
+        })
+        .expect("some zone is in daytime")
+}
+
+pub fn switchboard_cli(engine: &Engine, config: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(config)
+        .arg("--database")
+        .arg(&engine.database_url)
+        .args(args)
+        .output()
+        .expect("run switchboard");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "switchboard {args:?} failed:\n{text}"
+    );
+    text
+}
+
+/// A SIPp trunk in server mode running `uas_campaign_trunk.xml`, logging
+/// every INVITE, BYE and busy answer with its millisecond clock. Returns the
+/// process, its SIP port and the folder its log goes to.
+pub fn campaign_trunk() -> (Child, u16, tempfile::TempDir) {
+    require_sipp();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_udp_port();
+    let child = Command::new("sipp")
+        .args([
+            "-bind_local",
+            "-i",
+            "127.0.0.1",
+            "-mi",
+            "127.0.0.1",
+            "-ci",
+            "127.0.0.1",
+        ])
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-m", "1000", "-nostdin", "-trace_logs", "-timeout", "180s"])
+        .arg("-key")
+        .arg("rtp_port")
+        .arg(free_udp_port().to_string())
+        .arg("-sf")
+        .arg(scenario("uas_campaign_trunk.xml"))
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the SIPp trunk");
+    (child, port, dir)
+}
+
+/// The trunk's log text (empty until its first call).
+pub fn trunk_log(dir: &tempfile::TempDir) -> String {
+    std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.to_string_lossy().ends_with("_logs.log"))
+        .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// (clock ms, INVITE|BYE|BUSY, number) from a trunk log, in time order.
+pub fn trunk_events(log: &str) -> Vec<(u64, &str, &str)> {
+    let mut events: Vec<(u64, &str, &str)> = log
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split_whitespace();
+            let kind = parts.next()?;
+            let at: u64 = parts.next()?.parse().ok()?;
+            Some((at, kind, parts.next()?))
+        })
+        .collect();
+    events.sort();
+    events
+}
+
+/// Writes a config with one trunk ("main") pointing at `trunk_port` and
+/// routes "100" to `plan`; returns the folder holding it and the file path.
+pub fn campaign_config(trunk_port: u16, plan: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[routes]\n\"100\" = \"{plan}\"\n\n[[trunks]]\nname = \"main\"\nuri = \"sip:127.0.0.1:{trunk_port}\"\nmax_concurrent = 10\nmax_calls_per_second = 10\n"
+        ),
+    )
+    .unwrap();
+    (dir, config)
 }
