@@ -16,13 +16,14 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::call::{CallEngine, OriginateRequest};
+use crate::call::{AmdOptions, CallEngine, OriginateRequest};
 use crate::config::TrunkConfig;
 use crate::dialer::campaign::{CampaignPolicy, CampaignSettings};
 use crate::dialer::compliance::{check, Decision, LeadFacts, NeverReason};
 use crate::dialer::pacing::{plan_new_calls, ModeStats, Pacer, PacingLimits, PowerUnattended};
 use crate::dialer::retry::{next_step, NextStep};
 use crate::dialer::{outcome_for_final_status, Outcome};
+use crate::media::amd::Verdict;
 use crate::pii::Masked;
 use crate::sip::{SipServer, TrunkCredential};
 use crate::store::{AttemptResult, CampaignRecord, LeadRecord, Store};
@@ -383,6 +384,9 @@ impl CampaignSupervisor {
             variables.insert("lead_name".into(), name.clone());
         }
         variables.insert("campaign".into(), campaign.name.clone());
+        let campaign_machine_plan = serde_json::from_str::<CampaignSettings>(&campaign.settings)
+            .ok()
+            .and_then(|settings| settings.machine_dialplan);
         let report = self
             .calls
             .originate(
@@ -401,11 +405,22 @@ impl CampaignSupervisor {
                     plan_name: campaign.dialplan.clone(),
                     variables,
                     ring_timeout: policy.ring_timeout,
+                    amd: policy.amd.clone().map(|config| AmdOptions {
+                        config,
+                        machine_plan: campaign_machine_plan.clone(),
+                        beep_wait: Duration::from_secs(20),
+                    }),
                     headers: vec![("X-Campaign".into(), campaign.name.clone())],
                 },
             )
             .await;
-        let outcome = if report.answered_at.is_some() {
+        let machine = report
+            .amd
+            .as_ref()
+            .is_some_and(|amd| amd.verdict == Verdict::Machine);
+        let outcome = if machine {
+            Outcome::Machine
+        } else if report.answered_at.is_some() {
             // The dialplan's outcome label, when it names a dialer outcome
             // ("opted_out", "transferred", ...); otherwise a person answered.
             match report.end.outcome.as_deref().map(Outcome::from_str) {
@@ -442,9 +457,12 @@ impl CampaignSupervisor {
             ended_at: now,
             sip_status: (report.final_status != 0).then_some(report.final_status),
             outcome: outcome.as_str().to_string(),
-            amd_result: None,
-            amd_confidence: None,
-            amd_reasons: None,
+            amd_result: report
+                .amd
+                .as_ref()
+                .map(|amd| format!("{:?}", amd.verdict).to_lowercase()),
+            amd_confidence: report.amd.as_ref().map(|amd| amd.confidence),
+            amd_reasons: report.amd.as_ref().map(|amd| amd.reasons.join("; ")),
             path: Some(report.end.path.join(">")),
             digits: Some(report.end.digits.clone()),
             lead_state: step.lead_state().as_str().to_string(),

@@ -85,6 +85,12 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// Detect answering machines on answer.
+        #[arg(long)]
+        amd: bool,
+        /// With --amd: dialplan to run after a machine's beep (else hang up).
+        #[arg(long)]
+        machine_dialplan: Option<String>,
     },
     /// Outbound campaigns: create, load a list, start, pause, status, export.
     Campaign {
@@ -115,6 +121,8 @@ enum Command {
     },
 }
 
+// Parsed once per run; the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum CampaignAction {
     /// Create a campaign (state draft). Settings not given take safe defaults.
@@ -153,6 +161,12 @@ enum CampaignAction {
         /// Country for numbers without a country code (ISO code, e.g. US, ES).
         #[arg(long)]
         region: Option<String>,
+        /// Turn answering-machine detection off (on by default).
+        #[arg(long)]
+        no_amd: bool,
+        /// Dialplan to run after a machine's beep (default: hang up on machines).
+        #[arg(long)]
+        machine_dialplan: Option<String>,
     },
     /// Load a CSV list; bad rows are reported with their line numbers.
     Load {
@@ -324,6 +338,8 @@ fn main() -> ExitCode {
             dialplans,
             prompts,
             json,
+            amd,
+            machine_dialplan,
         } => {
             config.sip.listen = sip_listen;
             if let Some(path) = dialplans {
@@ -362,6 +378,11 @@ fn main() -> ExitCode {
                 variables: Default::default(),
                 ring_timeout: Duration::from_secs(ring_timeout),
                 headers: Vec::new(),
+                amd: amd.then(|| switchboard::call::AmdOptions {
+                    config: switchboard::media::amd::AmdConfig::default(),
+                    machine_plan: machine_dialplan,
+                    beep_wait: Duration::from_secs(20),
+                }),
             };
             runtime.block_on(dial_once(config, request, json))
         }
@@ -434,6 +455,11 @@ async fn dial_once(
                 "hangup_cause": end.hangup_cause,
                 "path": end.path,
                 "digits": end.digits,
+                "amd": report.amd.as_ref().map(|amd| serde_json::json!({
+                    "verdict": format!("{:?}", amd.verdict).to_lowercase(),
+                    "confidence": amd.confidence,
+                    "reasons": amd.reasons,
+                })),
             })
         );
     } else if report.answered_at.is_some() {
@@ -541,6 +567,8 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
             calls_per_second,
             ring_timeout,
             region,
+            no_amd,
+            machine_dialplan,
         } => {
             if !config.trunks.iter().any(|t| t.name == trunk) {
                 eprintln!(
@@ -560,6 +588,9 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
                 calls_per_second: calls_per_second.unwrap_or(defaults.calls_per_second),
                 ring_timeout_secs: ring_timeout.unwrap_or(defaults.ring_timeout_secs),
                 default_region: region.unwrap_or(defaults.default_region),
+                amd: !no_amd,
+                amd_max_ms: defaults.amd_max_ms,
+                machine_dialplan,
             };
             let record =
                 campaign_cli::create(&store, &name, &dialplan, &trunk, &caller_id, &settings)

@@ -55,6 +55,8 @@ async fn killed_mid_campaign_resumes_without_redialling_or_losing_leads() {
             "main",
             "--caller-id",
             "+12125550000",
+            // The SIPp trunk sends no audio to analyse.
+            "--no-amd",
             "--max-concurrent",
             "3",
             "--calls-per-second",

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use tokio::net::UdpSocket;
 
+use crate::media::amd::{AmdResult, AnsweringMachineDetector, BeepDetector};
 use crate::media::dtmf::{InbandDtmfDetector, TelephoneEventReceiver};
 use crate::media::g711::{self, Codec};
 use crate::media::prompts::Prompt;
@@ -22,11 +23,15 @@ use crate::media::sdp::{Direction, Negotiated};
 pub const FRAME_SAMPLES: usize = 160;
 
 /// What happened on the media path that the call must act on.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum MediaEvent {
     Digit(char),
     PlaybackFinished,
     RecordingStopped(RecordingStop),
+    /// The answering-machine detector decided.
+    MachineDetected(AmdResult),
+    /// A voicemail beep just ended.
+    BeepEnded,
 }
 
 pub struct MediaSession {
@@ -49,6 +54,8 @@ pub struct MediaSession {
     telephone_events: TelephoneEventReceiver,
     inband: Option<InbandDtmfDetector>,
     recorder: Option<(Recorder, Instant)>,
+    machine_detector: Option<AnsweringMachineDetector>,
+    beep_detector: Option<BeepDetector>,
     pub last_packet_at: Instant,
     frame: Vec<u8>,
     packet: Vec<u8>,
@@ -75,6 +82,8 @@ impl MediaSession {
             telephone_events: TelephoneEventReceiver::new(),
             inband: None,
             recorder: None,
+            machine_detector: None,
+            beep_detector: None,
             last_packet_at: now,
             frame: Vec::with_capacity(FRAME_SAMPLES),
             packet: Vec::with_capacity(12 + FRAME_SAMPLES),
@@ -152,6 +161,28 @@ impl MediaSession {
         let recorder = Recorder::create(&path, max_seconds, silence_seconds)?;
         self.recorder = Some((recorder, now));
         Ok(())
+    }
+
+    /// Feeds the caller's audio to an answering-machine detector until it
+    /// decides (reported as [`MediaEvent::MachineDetected`]).
+    pub fn detect_machine(&mut self, detector: AnsweringMachineDetector) {
+        self.machine_detector = Some(detector);
+    }
+
+    /// Forces the detector's decision now (its time is up); `None` if none runs.
+    pub fn finish_machine_detection(&mut self) -> Option<AmdResult> {
+        self.machine_detector
+            .take()
+            .map(|mut detector| detector.finish())
+    }
+
+    /// Listens for a voicemail beep (reported as [`MediaEvent::BeepEnded`]).
+    pub fn watch_for_beep(&mut self) {
+        self.beep_detector = Some(BeepDetector::new());
+    }
+
+    pub fn stop_watching_for_beep(&mut self) {
+        self.beep_detector = None;
     }
 
     /// Ends the recording; returns its path and length in ms.
@@ -263,7 +294,11 @@ impl MediaSession {
         if packet.payload_type != self.payload_type {
             return;
         }
-        if self.inband.is_none() && self.recorder.is_none() {
+        if self.inband.is_none()
+            && self.recorder.is_none()
+            && self.machine_detector.is_none()
+            && self.beep_detector.is_none()
+        {
             return;
         }
         self.decoded.clear();
@@ -276,6 +311,18 @@ impl MediaSession {
         if let Some((recorder, _)) = self.recorder.as_mut() {
             if let Some(stop) = recorder.push(&self.decoded) {
                 events.push(MediaEvent::RecordingStopped(stop));
+            }
+        }
+        if let Some(detector) = self.machine_detector.as_mut() {
+            if let Some(result) = detector.push(&self.decoded) {
+                self.machine_detector = None;
+                events.push(MediaEvent::MachineDetected(result));
+            }
+        }
+        if let Some(detector) = self.beep_detector.as_mut() {
+            if detector.push(&self.decoded).is_some() {
+                self.beep_detector = None;
+                events.push(MediaEvent::BeepEnded);
             }
         }
     }

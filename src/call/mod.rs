@@ -6,7 +6,7 @@
 pub mod media;
 mod originate;
 
-pub use originate::{AttemptReport, OriginateRequest};
+pub use originate::{AmdOptions, AttemptReport, OriginateRequest};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -331,6 +331,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                 reference: new_reference(),
             },
             variables: BTreeMap::new(),
+            media: None,
             answered_at,
         },
     )
@@ -352,6 +353,9 @@ pub(crate) struct Conversation {
     pub info: CallInfo,
     /// Extra starting variables for the dialplan (a lead's list columns).
     pub variables: BTreeMap<String, String>,
+    /// The media session, when one already runs (after answering-machine
+    /// detection); otherwise the conversation starts one.
+    pub media: Option<MediaSession>,
     pub answered_at: chrono::DateTime<Utc>,
 }
 
@@ -370,10 +374,11 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         plan,
         info,
         variables,
+        media,
         answered_at,
     } = conversation;
     let now = Instant::now();
-    let mut media = MediaSession::new(socket.clone(), &current, now);
+    let mut media = media.unwrap_or_else(|| MediaSession::new(socket.clone(), &current, now));
     let mut session = Session::with_variables(plan.clone(), info, &variables, Utc::now());
     let (http_sender, mut http_results) = mpsc::channel(4);
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
@@ -701,6 +706,8 @@ impl Driver<'_> {
             MediaEvent::PlaybackFinished => {
                 session.handle_event(Event::PlaybackFinished, Utc::now())
             }
+            // Only the answering-machine phase of an outbound call asks for these.
+            MediaEvent::MachineDetected(_) | MediaEvent::BeepEnded => {}
             MediaEvent::RecordingStopped(stop) => {
                 let reason = match stop {
                     RecordingStop::Silence => RecordingEndReason::Silence,

@@ -5,15 +5,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
+use tokio::net::UdpSocket;
 use tracing::{debug, info, warn};
 
+use super::media::{MediaEvent, MediaSession};
 use super::{converse, negotiate_body, new_call_id, new_reference, CallEngine, Conversation};
 use crate::dialer::outcome_for_final_status;
 use crate::dialplan::CallInfo;
+use crate::media::amd::{AmdConfig, AmdResult, AnsweringMachineDetector, Verdict};
 use crate::media::sdp::{self, Direction, LocalMediaConfig};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, SipServer, TrunkCredential};
+use crate::sip::{Leg, LegEvent};
+use crate::store::CallEvent;
 use crate::store::{CallEnd, NewCall};
 
 /// One call to place.
@@ -32,7 +39,19 @@ pub struct OriginateRequest {
     pub variables: BTreeMap<String, String>,
     /// CANCEL after ringing this long without an answer.
     pub ring_timeout: Duration,
+    /// Answering-machine detection on answer, if wanted.
+    pub amd: Option<AmdOptions>,
     pub headers: Vec<(String, String)>,
+}
+
+/// What to do about answering machines.
+#[derive(Debug, Clone)]
+pub struct AmdOptions {
+    pub config: AmdConfig,
+    /// Dialplan to run after a machine's beep (a message); `None` hangs up.
+    pub machine_plan: Option<String>,
+    /// How long to wait for the beep before leaving the message anyway.
+    pub beep_wait: Duration,
 }
 
 /// What happened to one placed call.
@@ -49,6 +68,8 @@ pub struct AttemptReport {
     pub answered_at: Option<DateTime<Utc>>,
     /// The call log row's final state: outcome label, path, digits, variables.
     pub end: CallEnd,
+    /// The answering-machine detector's result, when it ran.
+    pub amd: Option<AmdResult>,
 }
 
 impl CallEngine {
@@ -71,6 +92,7 @@ impl CallEngine {
             ringing_at: None,
             answered_at: None,
             end: CallEnd::default(),
+            amd: None,
         };
         let unanswered = |report: &mut AttemptReport, status: u16, cause: &str| {
             report.final_status = status;
@@ -168,26 +190,100 @@ impl CallEngine {
         report.answered_at = Some(answered_at);
         report.final_status = 200;
         engine.call_log.call_answered(&id, answered_at);
-        let leg = call.into_leg();
+        let mut leg = call.into_leg();
         let negotiated = match negotiate_body(&answer) {
             Ok(negotiated) => negotiated,
             Err((_, reason)) => {
                 // RFC 3264 §6: an answer we cannot use ends the call.
                 warn!(%reason, "unusable SDP answer; hanging up");
                 leg.hangup().await.ok();
-                report.end = CallEnd {
-                    ended_at: Utc::now(),
-                    answered_at: Some(answered_at),
-                    hangup_by: "engine".into(),
-                    hangup_cause: format!("bad SDP answer: {reason}"),
-                    sip_status: Some(200),
-                    outcome: Some("failed".into()),
-                    ..CallEnd::default()
-                };
-                engine.call_log.call_ended(&id, report.end.clone());
+                finish_answered(
+                    engine,
+                    &mut report,
+                    "engine",
+                    &format!("bad SDP answer: {reason}"),
+                    "failed",
+                );
                 return report;
             }
         };
+        let mut media = MediaSession::new(socket.clone(), &negotiated, Instant::now());
+        let mut plan = plan;
+        if let Some(amd) = &request.amd {
+            media.detect_machine(AnsweringMachineDetector::new(amd.config.clone()));
+            let limit = Duration::from_millis(u64::from(amd.config.total_analysis_ms) + 300);
+            let result = match listen(
+                &mut media,
+                &mut leg,
+                &socket,
+                limit,
+                &engine.shutdown,
+                Listen::ForMachine,
+            )
+            .await
+            {
+                Heard::Machine(result) => result,
+                Heard::Beep | Heard::Nothing => media
+                    .finish_machine_detection()
+                    .unwrap_or_else(|| AnsweringMachineDetector::new(amd.config.clone()).finish()),
+                Heard::HungUp => {
+                    finish_answered(engine, &mut report, "caller", "BYE", "caller_hangup");
+                    return report;
+                }
+            };
+            let detail = format!(
+                "{:?} ({:.2}): {}",
+                result.verdict,
+                result.confidence,
+                result.reasons.join("; ")
+            );
+            info!(id = %id, verdict = ?result.verdict, confidence = result.confidence, "answering-machine detection");
+            engine.call_log.event(
+                &id,
+                CallEvent {
+                    at: Utc::now(),
+                    kind: "amd".into(),
+                    node: None,
+                    detail,
+                },
+            );
+            let machine = result.verdict == Verdict::Machine;
+            report.amd = Some(result);
+            if machine {
+                let Some(machine_plan) = amd
+                    .machine_plan
+                    .as_ref()
+                    .and_then(|name| engine.plans.get(name))
+                else {
+                    leg.hangup().await.ok();
+                    finish_answered(
+                        engine,
+                        &mut report,
+                        "engine",
+                        "answering_machine",
+                        "machine",
+                    );
+                    return report;
+                };
+                // Leave the message after the beep (or when no beep comes in time).
+                media.watch_for_beep();
+                if let Heard::HungUp = listen(
+                    &mut media,
+                    &mut leg,
+                    &socket,
+                    amd.beep_wait,
+                    &engine.shutdown,
+                    Listen::ForBeep,
+                )
+                .await
+                {
+                    finish_answered(engine, &mut report, "caller", "BYE", "machine");
+                    return report;
+                }
+                media.stop_watching_for_beep();
+                plan = machine_plan;
+            }
+        }
         report.end = converse(
             engine,
             Conversation {
@@ -207,10 +303,92 @@ impl CallEngine {
                     reference: new_reference(),
                 },
                 variables: request.variables.clone(),
+                media: Some(media),
                 answered_at,
             },
         )
         .await;
         report
+    }
+}
+
+/// Ends an answered call that never reached its dialplan.
+fn finish_answered(
+    engine: &super::CallEngineShared,
+    report: &mut AttemptReport,
+    by: &str,
+    cause: &str,
+    outcome: &str,
+) {
+    report.end = CallEnd {
+        ended_at: Utc::now(),
+        answered_at: report.answered_at,
+        hangup_by: by.into(),
+        hangup_cause: cause.into(),
+        sip_status: Some(200),
+        outcome: Some(outcome.into()),
+        ..CallEnd::default()
+    };
+    engine.call_log.call_ended(&report.id, report.end.clone());
+}
+
+enum Listen {
+    ForMachine,
+    ForBeep,
+}
+
+enum Heard {
+    Machine(AmdResult),
+    Beep,
+    Nothing,
+    HungUp,
+}
+
+/// Listens to the callee for up to `limit` (sending silence, so the media
+/// path stays open) until the detector asked for decides.
+async fn listen(
+    media: &mut MediaSession,
+    leg: &mut Leg,
+    socket: &UdpSocket,
+    limit: Duration,
+    shutdown: &tokio_util::sync::CancellationToken,
+    what: Listen,
+) -> Heard {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    let mut buffer = vec![0u8; 2048];
+    let mut events = Vec::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                media.on_tick(Instant::now()).await;
+                if tokio::time::Instant::now() >= deadline {
+                    return Heard::Nothing;
+                }
+            }
+            received = socket.recv_from(&mut buffer) => {
+                let Ok((length, source)) = received else { continue };
+                events.clear();
+                media.on_datagram(&buffer[..length], source, Instant::now(), &mut events);
+                for event in events.drain(..) {
+                    match (event, &what) {
+                        (MediaEvent::MachineDetected(result), Listen::ForMachine) => return Heard::Machine(result),
+                        (MediaEvent::BeepEnded, Listen::ForBeep) => return Heard::Beep,
+                        _ => {}
+                    }
+                }
+            }
+            event = leg.next_event() => match event {
+                Some(LegEvent::RemoteHangup | LegEvent::Cancelled | LegEvent::Failed(_)) | None => return Heard::HungUp,
+                Some(LegEvent::Info { responder, .. }) => responder.respond(200, None, None).await,
+                Some(LegEvent::Reoffer { responder, .. }) => responder.respond(491, None, None).await,
+                Some(LegEvent::Other { responder, .. }) => responder.respond(200, None, None).await,
+                Some(LegEvent::Confirmed { .. }) => {}
+            },
+            _ = shutdown.cancelled() => {
+                leg.hangup().await.ok();
+                return Heard::HungUp;
+            }
+        }
     }
 }

@@ -30,6 +30,12 @@ pub struct CampaignSettings {
     pub ring_timeout_secs: u64,
     /// Region for numbers written without a country code.
     pub default_region: String,
+    /// Answering-machine detection on answer.
+    pub amd: bool,
+    /// Decide within this many ms of answer (Unknown counts as a person).
+    pub amd_max_ms: u32,
+    /// Dialplan to run after a machine's beep (a message); none = hang up.
+    pub machine_dialplan: Option<String>,
 }
 
 impl Default for CampaignSettings {
@@ -45,6 +51,9 @@ impl Default for CampaignSettings {
             calls_per_second: 1.0,
             ring_timeout_secs: 25,
             default_region: "US".into(),
+            amd: true,
+            amd_max_ms: 4000,
+            machine_dialplan: None,
         }
     }
 }
@@ -56,6 +65,8 @@ pub struct CampaignPolicy {
     pub retry: RetryRules,
     pub pacing: PacingLimits,
     pub ring_timeout: std::time::Duration,
+    /// `None` when detection is off.
+    pub amd: Option<crate::media::amd::AmdConfig>,
 }
 
 impl CampaignSettings {
@@ -101,6 +112,9 @@ impl CampaignSettings {
         if !(self.calls_per_second.is_finite() && self.calls_per_second > 0.0) {
             return Err("calls_per_second must be above 0 (e.g. 0.5 or 2)".into());
         }
+        if self.amd && !(1000..=10_000).contains(&self.amd_max_ms) {
+            return Err("amd_max_ms must be between 1000 and 10000 (default 4000)".into());
+        }
         if self.ring_timeout_secs == 0 || self.ring_timeout_secs > 300 {
             return Err("ring_timeout_secs must be between 1 and 300 (default 25)".into());
         }
@@ -112,6 +126,10 @@ impl CampaignSettings {
                 max_new_per_second: self.calls_per_second,
             },
             ring_timeout: std::time::Duration::from_secs(self.ring_timeout_secs),
+            amd: self.amd.then(|| crate::media::amd::AmdConfig {
+                total_analysis_ms: self.amd_max_ms,
+                ..crate::media::amd::AmdConfig::default()
+            }),
         })
     }
 }
