@@ -25,7 +25,7 @@ use crate::dialer::retry::{next_step, NextStep};
 use crate::dialer::{outcome_for_final_status, Outcome};
 use crate::media::amd::Verdict;
 use crate::pii::Masked;
-use crate::sip::{SipServer, TrunkCredential};
+use crate::sip::SipServer;
 use crate::store::{AttemptResult, CampaignRecord, LeadRecord, Store};
 
 /// How long a lease lasts before another dialer may take the lead (a safety
@@ -387,33 +387,46 @@ impl CampaignSupervisor {
         let campaign_machine_plan = serde_json::from_str::<CampaignSettings>(&campaign.settings)
             .ok()
             .and_then(|settings| settings.machine_dialplan);
-        let report = self
-            .calls
-            .originate(
-                &self.sip,
-                OriginateRequest {
-                    target: trunk.target_for(&lead.number),
-                    number: lead.number.clone(),
-                    caller_id: campaign.caller_id.clone(),
-                    credential: trunk.username.clone().zip(trunk.password.clone()).map(
-                        |(username, password)| TrunkCredential {
-                            username,
-                            password,
-                            realm: trunk.realm.clone(),
-                        },
-                    ),
-                    plan_name: campaign.dialplan.clone(),
-                    variables,
-                    ring_timeout: policy.ring_timeout,
-                    amd: policy.amd.clone().map(|config| AmdOptions {
-                        config,
-                        machine_plan: campaign_machine_plan.clone(),
-                        beep_wait: Duration::from_secs(20),
-                    }),
-                    headers: vec![("X-Campaign".into(), campaign.name.clone())],
-                },
-            )
-            .await;
+        // Through the campaign's trunk, then its failover trunks when a trunk
+        // is down (503) or silent (408, or the INVITE could not be sent).
+        let mut trunk = trunk.clone();
+        let mut hops = 0;
+        let report = loop {
+            let report = self
+                .calls
+                .originate(
+                    &self.sip,
+                    OriginateRequest {
+                        target: trunk.target_for(&lead.number),
+                        number: lead.number.clone(),
+                        caller_id: campaign.caller_id.clone(),
+                        credential: trunk.credential(),
+                        plan_name: campaign.dialplan.clone(),
+                        variables: variables.clone(),
+                        ring_timeout: policy.ring_timeout,
+                        headers: vec![("X-Campaign".into(), campaign.name.clone())],
+                        amd: policy.amd.clone().map(|config| AmdOptions {
+                            config,
+                            machine_plan: campaign_machine_plan.clone(),
+                            beep_wait: Duration::from_secs(20),
+                        }),
+                    },
+                )
+                .await;
+            let trunk_failed = matches!(report.final_status, 0 | 408 | 503);
+            let next = trunk
+                .failover
+                .as_ref()
+                .and_then(|name| self.trunks.get(name));
+            match next {
+                Some(next) if trunk_failed && hops < 3 => {
+                    warn!(from = %trunk.name, to = %next.name, status = report.final_status, "trunk failed; trying its failover trunk");
+                    trunk = next.clone();
+                    hops += 1;
+                }
+                _ => break report,
+            }
+        };
         let machine = report
             .amd
             .as_ref()

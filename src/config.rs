@@ -53,6 +53,18 @@ pub struct TrunkConfig {
     pub max_concurrent: u32,
     #[serde(default = "default_trunk_rate")]
     pub max_calls_per_second: f64,
+    /// REGISTER with the trunk (needs username and password).
+    #[serde(default)]
+    pub register: bool,
+    /// Registration lifetime asked for; re-registered at 3/4 of what is granted.
+    #[serde(default = "default_register_expires")]
+    pub register_expires_secs: u32,
+    /// Trunk to try when this one answers 503 or not at all.
+    pub failover: Option<String>,
+}
+
+fn default_register_expires() -> u32 {
+    600
 }
 
 fn default_trunk_concurrency() -> u32 {
@@ -64,6 +76,15 @@ fn default_trunk_rate() -> f64 {
 }
 
 impl TrunkConfig {
+    pub fn credential(&self) -> Option<crate::sip::TrunkCredential> {
+        let (username, password) = self.username.clone().zip(self.password.clone())?;
+        Some(crate::sip::TrunkCredential {
+            username,
+            password,
+            realm: self.realm.clone(),
+        })
+    }
+
     /// The Request-URI for calling `number` through this trunk.
     pub fn target_for(&self, number: &str) -> String {
         let (scheme, rest) = match self.uri.split_once(':') {
@@ -248,6 +269,20 @@ impl Config {
                         trunk.uri
                     ),
                 });
+            }
+            if trunk.register && trunk.username.is_none() {
+                return Err(ConfigError::Invalid {
+                    key: format!("trunks '{}'.register", trunk.name),
+                    message: "registering needs username and password".into(),
+                });
+            }
+            if let Some(failover) = &trunk.failover {
+                if failover == &trunk.name || !self.trunks.iter().any(|t| &t.name == failover) {
+                    return Err(ConfigError::Invalid {
+                        key: format!("trunks '{}'.failover", trunk.name),
+                        message: format!("'{failover}' is not another configured trunk"),
+                    });
+                }
             }
             if trunk.username.is_some() != trunk.password.is_some() {
                 return Err(ConfigError::Invalid {

@@ -15,11 +15,12 @@ use crate::campaigns::CampaignSupervisor;
 use crate::config::Config;
 use crate::media::prompts::PromptLibrary;
 use crate::plans::PlanRegistry;
-use crate::sip::{SipServer, SipServerConfig};
+use crate::sip::{RegistrationState, SipServer, SipServerConfig};
 use crate::store::{CallLog, Store};
 
 pub struct Engine {
     sip: Arc<SipServer>,
+    registrations: Vec<tokio::sync::watch::Receiver<crate::sip::RegistrationState>>,
     campaigns: Arc<CampaignSupervisor>,
     handler: Arc<CallEngine>,
     call_log: CallLog,
@@ -103,6 +104,21 @@ impl Engine {
         .await
         .context("starting SIP")?;
         let sip = Arc::new(sip);
+        let mut registrations = Vec::new();
+        for trunk in config.trunks.iter().filter(|trunk| trunk.register) {
+            if let Some(credential) = trunk.credential() {
+                let state = sip
+                    .register(
+                        &trunk.name,
+                        &trunk.uri,
+                        credential,
+                        trunk.register_expires_secs,
+                        shutdown.child_token(),
+                    )
+                    .with_context(|| format!("trunk '{}'", trunk.name))?;
+                registrations.push(state);
+            }
+        }
         plans.watch(Duration::from_secs(2), shutdown.child_token());
         let campaigns = CampaignSupervisor::new(
             store.clone(),
@@ -114,6 +130,7 @@ impl Engine {
         campaigns.start();
         Ok(Engine {
             sip,
+            registrations,
             campaigns,
             handler,
             call_log,
@@ -146,6 +163,14 @@ impl Engine {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.call_log.flush().await;
+        // Let trunks hear our unregister before SIP goes away.
+        for mut registration in self.registrations {
+            let unregistered =
+                registration.wait_for(|state| *state == RegistrationState::Unregistered);
+            tokio::time::timeout(Duration::from_secs(3), unregistered)
+                .await
+                .ok();
+        }
         self.sip.stop();
         info!("stopped");
     }

@@ -367,13 +367,7 @@ fn main() -> ExitCode {
                 target: trunk.target_for(&number),
                 number,
                 caller_id,
-                credential: trunk.username.clone().zip(trunk.password.clone()).map(
-                    |(username, password)| switchboard::sip::TrunkCredential {
-                        username,
-                        password,
-                        realm: trunk.realm.clone(),
-                    },
-                ),
+                credential: trunk.credential(),
                 plan_name: dialplan,
                 variables: Default::default(),
                 ring_timeout: Duration::from_secs(ring_timeout),

@@ -10,6 +10,7 @@ pub mod screen;
 
 mod leg;
 mod outbound;
+mod registration;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use tracing::{debug, info, warn};
 
 pub use leg::{Leg, LegEvent, Responder};
 pub use outbound::{DialProgress, DialRequest, OutboundCall, TrunkCredential};
+pub use registration::RegistrationState;
 
 use crate::pii::Masked;
 
@@ -104,6 +106,7 @@ pub struct SipServer {
     cancel: CancellationToken,
     dialogs: Arc<DialogLayer>,
     contact: rsipstack::sip::Uri,
+    endpoint: rsipstack::transaction::endpoint::EndpointInnerRef,
 }
 
 impl SipServer {
@@ -152,6 +155,7 @@ impl SipServer {
             .with_cancel_token(cancel.child_token())
             .build();
         let mut incoming = endpoint.incoming_transactions()?;
+        let endpoint_inner = endpoint.inner.clone();
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
 
@@ -173,7 +177,30 @@ impl SipServer {
             cancel,
             dialogs,
             contact,
+            endpoint: endpoint_inner,
         })
+    }
+
+    /// Registers with a trunk's registrar and keeps the registration fresh
+    /// until `stop`; the receiver follows its state.
+    pub fn register(
+        &self,
+        trunk_name: &str,
+        registrar: &str,
+        credential: TrunkCredential,
+        expires_secs: u32,
+        stop: CancellationToken,
+    ) -> Result<tokio::sync::watch::Receiver<RegistrationState>, SipError> {
+        let registrar = rsipstack::sip::Uri::try_from(registrar)
+            .map_err(|error| SipError::Stack(format!("bad registrar URI {registrar}: {error}")))?;
+        Ok(registration::keep_registered(
+            self.endpoint.clone(),
+            trunk_name.to_string(),
+            registrar,
+            credential,
+            expires_secs,
+            stop,
+        ))
     }
 
     /// Places a call (an INVITE through a trunk). Progress and the answered
