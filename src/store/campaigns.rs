@@ -166,35 +166,40 @@ impl Store {
 
     /// Inserts leads in one transaction. A number already in the campaign is
     /// skipped; returns the numbers skipped that way (with their lines).
+    /// Rows go in many at a time (one statement per 500): per-row statements
+    /// made a million-row list take half a minute.
     pub async fn insert_leads(
         &self,
         campaign_id: &str,
         leads: &[NewLead],
         now: DateTime<Utc>,
     ) -> Result<Vec<(u64, String)>, StoreError> {
-        let mut skipped = Vec::new();
         let now = time_text(now);
+        let mut inserted = std::collections::HashSet::with_capacity(leads.len());
         let mut transaction = self.pool.begin().await?;
-        for lead in leads {
-            let result = sqlx::query(
-                "INSERT OR IGNORE INTO leads (campaign_id, source_line, number, name, timezones, fields, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )
-            .bind(campaign_id)
-            .bind(lead.source_line as i64)
-            .bind(&lead.number)
-            .bind(&lead.name)
-            .bind(lead.timezones.join(","))
-            .bind(&lead.fields)
-            .bind(&now)
-            .execute(&mut *transaction)
-            .await?;
-            if result.rows_affected() == 0 {
-                skipped.push((lead.source_line, lead.number.clone()));
-            }
+        for chunk in leads.chunks(500) {
+            let mut builder = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                "INSERT INTO leads (campaign_id, source_line, number, name, timezones, fields, updated_at) ",
+            );
+            builder.push_values(chunk, |mut row, lead| {
+                row.push_bind(campaign_id)
+                    .push_bind(lead.source_line as i64)
+                    .push_bind(&lead.number)
+                    .push_bind(&lead.name)
+                    .push_bind(lead.timezones.join(","))
+                    .push_bind(&lead.fields)
+                    .push_bind(&now);
+            });
+            builder.push(" ON CONFLICT (campaign_id, number) DO NOTHING RETURNING source_line");
+            let lines: Vec<(i64,)> = builder.build_query_as().fetch_all(&mut *transaction).await?;
+            inserted.extend(lines.into_iter().map(|(line,)| line));
         }
         transaction.commit().await?;
-        Ok(skipped)
+        Ok(leads
+            .iter()
+            .filter(|lead| !inserted.contains(&(lead.source_line as i64)))
+            .map(|lead| (lead.source_line, lead.number.clone()))
+            .collect())
     }
 
     /// Atomically leases up to `limit` due leads of a campaign for `owner`.
