@@ -1,16 +1,70 @@
-//! What `switchboard campaign ...` and `switchboard dnc ...` do. The running
-//! engine (`serve`) picks up state changes from the database within a second.
+//! What `switchboard campaign ...` and `switchboard dnc ...` do, shared by the
+//! command line and the REST API (`crate::http`). The running engine (`serve`)
+//! picks up state changes from the database within a second.
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context};
 use chrono::Utc;
+use serde::Serialize;
 
 use crate::dialer::campaign::CampaignSettings;
-use crate::dialer::list::{load_csv, normalise_number, ColumnMapping, LoadOptions, LoadSummary};
-use crate::store::{CampaignRecord, NewLead, Store};
+use crate::dialer::list::{
+    load_csv, normalise_number, ColumnMapping, ListError, LoadOptions, LoadSummary,
+};
+use crate::store::{CampaignCounts, CampaignRecord, NewLead, Store, StoreError};
+
+/// Why a campaign or do-not-call operation failed, split by whose fault it is:
+/// the caller's request (bad input, unknown campaign, a transition that makes
+/// no sense) or the system (database, stored data, I/O).
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("no campaign named '{0}'")]
+    NotFound(String),
+    #[error("a campaign named '{0}' already exists")]
+    AlreadyExists(String),
+    #[error("{0} must not be empty")]
+    EmptyField(&'static str),
+    #[error("campaign '{name}': {reason}")]
+    InvalidSettings { name: String, reason: String },
+    #[error(
+        "cannot {action} campaign '{name}': it is {state} (only a campaign that is {allowed} can)"
+    )]
+    BadTransition {
+        action: String,
+        name: String,
+        state: String,
+        allowed: String,
+    },
+    #[error("unknown action '{0}' (use start, pause, resume or stop)")]
+    UnknownAction(String),
+    #[error("'{0}' is not a country code (e.g. US, ES)")]
+    BadRegion(String),
+    #[error("'{raw}' is not a valid number: {reason}")]
+    BadNumber { raw: String, reason: String },
+    // Fields named `error` rather than `source`: the text already includes
+    // them, and anyhow's `{:#}` would print a source a second time.
+    #[error("cannot read {}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// A problem with a list as a whole (bad rows never stop a load).
+    #[error(transparent)]
+    List(#[from] ListError),
+    #[error("campaign '{name}': its stored settings are not valid JSON: {error}")]
+    StoredSettings {
+        name: String,
+        error: serde_json::Error,
+    },
+    #[error("cannot write the export: {0}")]
+    Export(#[from] csv::Error),
+    #[error("the list loader stopped unexpectedly: {0}")]
+    Loader(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 pub async fn create(
     store: &Store,
@@ -19,12 +73,25 @@ pub async fn create(
     trunk: &str,
     caller_id: &str,
     settings: &CampaignSettings,
-) -> anyhow::Result<CampaignRecord> {
+) -> Result<CampaignRecord, CampaignError> {
+    for (field, value) in [
+        ("name", name),
+        ("dialplan", dialplan),
+        ("trunk", trunk),
+        ("caller_id", caller_id),
+    ] {
+        if value.trim().is_empty() {
+            return Err(CampaignError::EmptyField(field));
+        }
+    }
     settings
         .policy()
-        .map_err(|reason| anyhow!("campaign '{name}': {reason}"))?;
+        .map_err(|reason| CampaignError::InvalidSettings {
+            name: name.to_string(),
+            reason,
+        })?;
     if store.campaign(name).await?.is_some() {
-        bail!("a campaign named '{name}' already exists");
+        return Err(CampaignError::AlreadyExists(name.to_string()));
     }
     let now = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let record = CampaignRecord {
@@ -34,37 +101,58 @@ pub async fn create(
         trunk: trunk.to_string(),
         caller_id: caller_id.to_string(),
         state: "draft".into(),
-        settings: serde_json::to_string(settings)?,
+        settings: serde_json::to_string(settings).map_err(|error| {
+            CampaignError::StoredSettings {
+                name: name.to_string(),
+                error,
+            }
+        })?,
         created_at: now.clone(),
         updated_at: now,
     };
-    store.create_campaign(&record).await?;
-    Ok(record)
+    match store.create_campaign(&record).await {
+        Ok(()) => Ok(record),
+        // Two creates racing past the check above: the name is UNIQUE.
+        Err(error) if error.is_unique_violation() => {
+            Err(CampaignError::AlreadyExists(name.to_string()))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
-async fn find(store: &Store, name: &str) -> anyhow::Result<CampaignRecord> {
+/// The campaign named (or with the id) `name`.
+pub async fn find(store: &Store, name: &str) -> Result<CampaignRecord, CampaignError> {
     store
         .campaign(name)
         .await?
-        .ok_or_else(|| anyhow!("no campaign named '{name}' (see `switchboard campaign list`)"))
+        .ok_or_else(|| CampaignError::NotFound(name.to_string()))
+}
+
+/// A campaign's stored settings.
+pub fn settings_of(campaign: &CampaignRecord) -> Result<CampaignSettings, CampaignError> {
+    serde_json::from_str(&campaign.settings).map_err(|error| CampaignError::StoredSettings {
+        name: campaign.name.clone(),
+        error,
+    })
 }
 
 /// Moves a campaign to a new state, refusing transitions that make no sense.
-pub async fn set_state(store: &Store, name: &str, action: &str) -> anyhow::Result<String> {
-    let campaign = find(store, name).await?;
+pub async fn set_state(store: &Store, name: &str, action: &str) -> Result<String, CampaignError> {
     let (allowed, target): (&[&str], &str) = match action {
         "start" => (&["draft", "paused"], "running"),
         "pause" => (&["running"], "paused"),
         "resume" => (&["paused"], "running"),
         "stop" => (&["draft", "running", "paused"], "finished"),
-        other => bail!("unknown action '{other}'"),
+        other => return Err(CampaignError::UnknownAction(other.to_string())),
     };
+    let campaign = find(store, name).await?;
     if !allowed.contains(&campaign.state.as_str()) {
-        bail!(
-            "cannot {action} campaign '{name}': it is {} (only a campaign that is {} can)",
-            campaign.state,
-            allowed.join(" or ")
-        );
+        return Err(CampaignError::BadTransition {
+            action: action.to_string(),
+            name: name.to_string(),
+            state: campaign.state,
+            allowed: allowed.join(" or "),
+        });
     }
     store
         .set_campaign_state(&campaign.id, target, Utc::now())
@@ -72,19 +160,56 @@ pub async fn set_state(store: &Store, name: &str, action: &str) -> anyhow::Resul
     Ok(target.to_string())
 }
 
-/// Loads a CSV list into a campaign: good rows load, bad ones are reported
-/// with their line numbers. Progress goes to `progress` every 100,000 rows.
-pub async fn load(
+/// What a list load did: the list's own summary (rows, problems with their
+/// lines) and the numbers skipped because the campaign already had them.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub summary: LoadSummary,
+    /// (line, number) of rows whose number was already in the campaign.
+    pub already_in_campaign: Vec<(u64, String)>,
+}
+
+impl LoadReport {
+    /// Leads actually added to the campaign.
+    pub fn added(&self) -> u64 {
+        self.summary
+            .loaded
+            .saturating_sub(self.already_in_campaign.len() as u64)
+    }
+}
+
+/// Loads the CSV file at `file` into a campaign (see [`load`]).
+pub async fn load_file(
     store: &Store,
     name: &str,
     file: &Path,
     mapping: &ColumnMapping,
     progress: impl Fn(u64) + Send + 'static,
-) -> anyhow::Result<(LoadSummary, Vec<(u64, String)>)> {
+) -> Result<LoadReport, CampaignError> {
+    // Look the campaign up first, so a typo in its name is reported before a
+    // missing file.
+    find(store, name).await?;
+    let reader = std::fs::File::open(file).map_err(|error| CampaignError::Read {
+        path: file.to_path_buf(),
+        error,
+    })?;
+    load(store, name, Box::new(reader), mapping, progress).await
+}
+
+/// Loads a CSV list into a campaign: good rows load, bad ones are reported
+/// with their line numbers. Progress goes to `progress` every 100,000 rows.
+///
+/// `reader` is read on a blocking thread, so it may block (a file, or the
+/// REST API's bridge from an upload stream).
+pub async fn load(
+    store: &Store,
+    name: &str,
+    reader: Box<dyn Read + Send>,
+    mapping: &ColumnMapping,
+    progress: impl Fn(u64) + Send + 'static,
+) -> Result<LoadReport, CampaignError> {
     let campaign = find(store, name).await?;
-    let settings: CampaignSettings = serde_json::from_str(&campaign.settings)?;
-    let reader =
-        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let settings = settings_of(&campaign)?;
     let dnc: HashSet<String> = store.dnc_numbers().await?;
     let options = LoadOptions {
         default_region: settings.default_region.clone(),
@@ -136,12 +261,21 @@ pub async fn load(
     while let Some(batch) = batches.recv().await {
         already_in_campaign.extend(store.insert_leads(&campaign.id, &batch, Utc::now()).await?);
     }
-    let summary = parser.await??;
-    Ok((summary, already_in_campaign))
+    let summary = parser
+        .await
+        .map_err(|error| CampaignError::Loader(error.to_string()))??;
+    Ok(LoadReport {
+        summary,
+        already_in_campaign,
+    })
 }
 
 /// Writes every attempt of a campaign as CSV.
-pub async fn export(store: &Store, name: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
+pub async fn export(
+    store: &Store,
+    name: &str,
+    out: &mut (dyn Write + Send),
+) -> Result<usize, CampaignError> {
     let campaign = find(store, name).await?;
     let leads: BTreeMap<i64, _> = store
         .campaign_leads(&campaign.id)
@@ -195,18 +329,21 @@ pub async fn export(store: &Store, name: &str, out: &mut dyn Write) -> anyhow::R
             attempt.allowed_because.clone(),
         ])?;
     }
-    writer.flush()?;
+    writer.flush().map_err(csv::Error::from)?;
     Ok(attempts.len())
 }
 
 /// Normalises a number for the do-not-call list.
-pub fn dnc_number(raw: &str, region: &str) -> anyhow::Result<String> {
+pub fn dnc_number(raw: &str, region: &str) -> Result<String, CampaignError> {
     let region = region
         .parse()
-        .map_err(|_| anyhow!("'{region}' is not a country code (e.g. US, ES)"))?;
+        .map_err(|_| CampaignError::BadRegion(region.to_string()))?;
     normalise_number(raw, region)
         .map(|number| number.e164)
-        .map_err(|reason| anyhow!("'{raw}' is not a valid number: {reason}"))
+        .map_err(|reason| CampaignError::BadNumber {
+            raw: raw.to_string(),
+            reason,
+        })
 }
 
 /// Imports numbers (one per line, or the first CSV column); returns
@@ -215,9 +352,11 @@ pub async fn dnc_import(
     store: &Store,
     file: &Path,
     region: &str,
-) -> anyhow::Result<(u64, u64, Vec<(u64, String)>)> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+) -> Result<(u64, u64, Vec<(u64, String)>), CampaignError> {
+    let text = std::fs::read_to_string(file).map_err(|error| CampaignError::Read {
+        path: file.to_path_buf(),
+        error,
+    })?;
     let (mut added, mut present, mut bad) = (0, 0, Vec::new());
     let now = Utc::now();
     for (index, line) in text.lines().enumerate() {
@@ -237,4 +376,110 @@ pub async fn dnc_import(
         }
     }
     Ok((added, present, bad))
+}
+
+/// A campaign's live numbers: leads by state, attempts by outcome and the
+/// rates a campaign manager watches. A rate is `None` while its denominator
+/// is zero (no attempt has finished yet), rather than a misleading 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignStatus {
+    pub leads: BTreeMap<String, i64>,
+    pub leads_total: i64,
+    pub attempts: BTreeMap<String, i64>,
+    pub attempts_in_progress: i64,
+    pub attempts_finished: i64,
+    pub attempts_answered: i64,
+    pub rates: CampaignRates,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignRates {
+    /// Answered attempts / finished attempts.
+    pub answer_rate: Option<f64>,
+    /// Attempts answered by a machine / answered attempts.
+    pub machine_rate: Option<f64>,
+    /// Busy, no-answer and failed attempts / finished attempts.
+    pub busy_rate: Option<f64>,
+    pub no_answer_rate: Option<f64>,
+    pub failed_rate: Option<f64>,
+    /// Leads that will not be dialled again (done, exhausted, do-not-call) / all leads.
+    pub leads_completed: Option<f64>,
+}
+
+impl CampaignStatus {
+    /// Works the rates out from the store's counts (pure; no I/O).
+    pub fn from_counts(counts: &CampaignCounts) -> CampaignStatus {
+        let leads: BTreeMap<String, i64> = counts.leads_by_state.iter().cloned().collect();
+        let attempts: BTreeMap<String, i64> = counts.attempts_by_outcome.iter().cloned().collect();
+        let leads_total = leads.values().sum();
+        let count = |map: &BTreeMap<String, i64>, key: &str| map.get(key).copied().unwrap_or(0);
+        let ratio = |part: i64, whole: i64| (whole > 0).then(|| part as f64 / whole as f64);
+        let finished = counts.attempts_finished;
+        let leads_completed = ["done", "exhausted", "do_not_call"]
+            .iter()
+            .map(|state| count(&leads, state))
+            .sum();
+        let rates = CampaignRates {
+            answer_rate: ratio(counts.attempts_answered, finished),
+            machine_rate: ratio(count(&attempts, "machine"), counts.attempts_answered),
+            busy_rate: ratio(count(&attempts, "busy"), finished),
+            no_answer_rate: ratio(count(&attempts, "no_answer"), finished),
+            failed_rate: ratio(count(&attempts, "failed"), finished),
+            leads_completed: ratio(leads_completed, leads_total),
+        };
+        CampaignStatus {
+            leads,
+            leads_total,
+            attempts,
+            attempts_in_progress: counts.attempts_in_progress,
+            attempts_finished: finished,
+            attempts_answered: counts.attempts_answered,
+            rates,
+        }
+    }
+}
+
+/// A campaign with its live status.
+pub async fn status(
+    store: &Store,
+    name: &str,
+) -> Result<(CampaignRecord, CampaignStatus), CampaignError> {
+    let campaign = find(store, name).await?;
+    let counts = store.campaign_counts(&campaign.id).await?;
+    Ok((campaign, CampaignStatus::from_counts(&counts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_none_until_attempts_finish() {
+        let status = CampaignStatus::from_counts(&CampaignCounts::default());
+        assert_eq!(status.rates.answer_rate, None);
+        assert_eq!(status.rates.leads_completed, None);
+    }
+
+    #[test]
+    fn rates_divide_by_finished_and_answered_attempts() {
+        let counts = CampaignCounts {
+            leads_by_state: vec![("done".into(), 3), ("pending".into(), 1)],
+            attempts_by_outcome: vec![
+                ("busy".into(), 1),
+                ("dialing".into(), 1),
+                ("human_answered".into(), 2),
+                ("machine".into(), 1),
+            ],
+            attempts_in_progress: 1,
+            attempts_finished: 4,
+            attempts_answered: 3,
+        };
+        let status = CampaignStatus::from_counts(&counts);
+        assert_eq!(status.leads_total, 4);
+        assert_eq!(status.rates.answer_rate, Some(0.75));
+        assert_eq!(status.rates.machine_rate, Some(1.0 / 3.0));
+        assert_eq!(status.rates.busy_rate, Some(0.25));
+        assert_eq!(status.rates.no_answer_rate, Some(0.0));
+        assert_eq!(status.rates.leads_completed, Some(0.75));
+    }
 }

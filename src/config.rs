@@ -34,6 +34,41 @@ pub struct Config {
     pub log: LogConfig,
     /// SIP trunks outbound calls go through.
     pub trunks: Vec<TrunkConfig>,
+    pub http: HttpConfig,
+}
+
+/// The REST API (`crate::http`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    /// Loopback by default: the API has no user accounts, only an optional
+    /// shared token, so exposing it is a deliberate choice.
+    pub listen: SocketAddr,
+    /// When set, every request except `/api/health` must carry
+    /// `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            enabled: true,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
+            token: None,
+        }
+    }
+}
+
+// Written by hand so that the token never reaches a log or an error message.
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "(set)"))
+            .finish()
+    }
 }
 
 /// A SIP trunk: where outbound INVITEs go and how to authenticate.
@@ -215,6 +250,7 @@ impl Default for Config {
             routes,
             log: LogConfig::default(),
             trunks: Vec::new(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -300,6 +336,15 @@ impl Config {
                         trunk.name
                     ),
                     message: "must be above zero".into(),
+                });
+            }
+        }
+        if let Some(token) = &self.http.token {
+            if token.trim().is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: "http.token".into(),
+                    message: "is empty; remove it (no authentication) or set a long random value"
+                        .into(),
                 });
             }
         }
@@ -392,6 +437,22 @@ mod tests {
             error.to_string().contains("username and password"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn http_defaults_to_loopback_and_hides_the_token() {
+        let config = Config::default();
+        assert!(config.http.enabled);
+        assert!(config.http.listen.ip().is_loopback());
+        let config = Config::from_toml(
+            Path::new("x.toml"),
+            "[http]\nlisten = \"0.0.0.0:9000\"\ntoken = \"s3cret\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.http.listen.port(), 9000);
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let error = Config::from_toml(Path::new("x.toml"), "[http]\ntoken = \"\"\n").unwrap_err();
+        assert!(error.to_string().contains("http.token"), "{error}");
     }
 
     #[test]

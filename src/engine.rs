@@ -1,5 +1,5 @@
 //! Assembles the engine from its configuration: call log, prompts, dialplans,
-//! SIP. `switchboard serve` and the tests start it the same way.
+//! SIP, campaigns and the REST API. `switchboard serve` and the tests start it the same way.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use tracing::{info, warn};
 use crate::call::{AttemptReport, CallEngine, CallSettings, OriginateRequest};
 use crate::campaigns::CampaignSupervisor;
 use crate::config::Config;
+use crate::http::{ApiState, HttpServer};
 use crate::media::prompts::PromptLibrary;
 use crate::plans::PlanRegistry;
 use crate::sip::{RegistrationState, SipServer, SipServerConfig};
@@ -24,6 +25,7 @@ pub struct Engine {
     campaigns: Arc<CampaignSupervisor>,
     handler: Arc<CallEngine>,
     call_log: CallLog,
+    http: Option<HttpServer>,
     shutdown: CancellationToken,
 }
 
@@ -73,6 +75,31 @@ impl Engine {
         info!(dialplans = ?plans.names(), prompts = prompts.loaded_count(), "dialplans loaded");
 
         let shutdown = CancellationToken::new();
+        // Before SIP, so a busy HTTP port stops the start before any call is taken.
+        let http = if config.http.enabled {
+            let listen = config.http.listen;
+            if config.http.token.is_none() && !listen.ip().is_loopback() {
+                warn!(
+                    %listen,
+                    "the HTTP API listens beyond this machine without a token: anyone who can \
+                     reach it can run campaigns (set [http] token)"
+                );
+            }
+            let state = ApiState {
+                store: store.clone(),
+                token: config.http.token.clone(),
+            };
+            let server = HttpServer::start(listen, state, shutdown.child_token())
+                .await
+                .with_context(|| {
+                    format!(
+                        "starting the HTTP API on {listen} (config [http] listen, or serve --http-listen)"
+                    )
+                })?;
+            Some(server)
+        } else {
+            None
+        };
         let advertised_address = config.advertised_address();
         let settings = CallSettings {
             advertised_address,
@@ -102,6 +129,8 @@ impl Engine {
             CancellationToken::new(),
         )
         .await
+        // Stops the HTTP API again if SIP cannot start.
+        .inspect_err(|_| shutdown.cancel())
         .context("starting SIP")?;
         let sip = Arc::new(sip);
         let mut registrations = Vec::new();
@@ -134,12 +163,18 @@ impl Engine {
             campaigns,
             handler,
             call_log,
+            http,
             shutdown,
         })
     }
 
     pub fn sip_address(&self) -> SocketAddr {
         self.sip.local_address()
+    }
+
+    /// Where the REST API listens (None when `[http] enabled = false`).
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpServer::local_address)
     }
 
     pub fn active_calls(&self) -> usize {
@@ -161,6 +196,11 @@ impl Engine {
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if let Some(http) = self.http {
+            // The API stopped accepting with `shutdown`; let requests in flight end.
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            http.stopped(remaining.max(Duration::from_secs(1))).await;
         }
         self.call_log.flush().await;
         // Let trunks hear our unregister before SIP goes away.

@@ -8,6 +8,7 @@ pub mod config;
 pub mod dialer;
 pub mod dialplan;
 pub mod engine;
+pub mod http;
 pub mod media;
 pub mod pii;
 pub mod plans;

@@ -36,6 +36,9 @@ enum Command {
         /// SIP listen address for UDP and TCP (default 0.0.0.0:5060).
         #[arg(long)]
         sip_listen: Option<SocketAddr>,
+        /// REST API listen address (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long)]
+        http_listen: Option<SocketAddr>,
         /// Address to put in SDP and Contact (the public address behind NAT).
         #[arg(long)]
         advertise: Option<IpAddr>,
@@ -269,6 +272,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve {
             sip_listen,
+            http_listen,
             advertise,
             dialplans,
             prompts,
@@ -280,6 +284,9 @@ fn main() -> ExitCode {
         } => {
             if let Some(address) = sip_listen {
                 config.sip.listen = address;
+            }
+            if let Some(address) = http_listen {
+                config.http.listen = address;
             }
             if advertise.is_some() {
                 config.sip.advertised_address = advertise;
@@ -342,6 +349,9 @@ fn main() -> ExitCode {
             machine_dialplan,
         } => {
             config.sip.listen = sip_listen;
+            // A one-off call needs no REST API (and must not take a running
+            // `serve`'s port).
+            config.http.enabled = false;
             if let Some(path) = dialplans {
                 config.paths.dialplans = path;
             }
@@ -421,7 +431,16 @@ fn init_logging(config: &Config) {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let engine = Engine::start(config).await?;
-    tracing::info!(sip = %engine.sip_address(), "Switchboard is running; Ctrl-C to stop");
+    match engine.http_address() {
+        Some(http) => tracing::info!(
+            sip = %engine.sip_address(),
+            %http,
+            "Switchboard is running; Ctrl-C to stop"
+        ),
+        None => {
+            tracing::info!(sip = %engine.sip_address(), "Switchboard is running; Ctrl-C to stop")
+        }
+    }
     wait_for_stop_signal().await;
     engine.shutdown(Duration::from_secs(5)).await;
     Ok(())
@@ -597,14 +616,15 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
         CampaignAction::Load { name, file, map } => {
             let mapping = switchboard::dialer::list::ColumnMapping::parse(&map)?;
             let started = std::time::Instant::now();
-            let (summary, already) = campaign_cli::load(&store, &name, &file, &mapping, |rows| {
+            let report = campaign_cli::load_file(&store, &name, &file, &mapping, |rows| {
                 eprintln!("... {rows} rows read");
             })
             .await?;
+            let (summary, already) = (&report.summary, &report.already_in_campaign);
             for problem in &summary.problems {
                 println!("{problem}");
             }
-            for (line, number) in &already {
+            for (line, number) in already {
                 println!("line {line}: {number} is already in this campaign");
             }
             let hidden = summary.problem_count() as usize - summary.problems.len();
@@ -614,7 +634,7 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
             println!(
                 "{} rows: {} loaded, {} problems {:?}, {} already in the campaign ({:.1} s)",
                 summary.rows,
-                summary.loaded as usize - already.len(),
+                report.added(),
                 summary.problem_count(),
                 summary.problems_by_kind,
                 already.len(),

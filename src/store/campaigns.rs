@@ -103,6 +103,10 @@ pub struct CampaignCounts {
     pub leads_by_state: Vec<(String, i64)>,
     pub attempts_by_outcome: Vec<(String, i64)>,
     pub attempts_in_progress: i64,
+    /// Attempts no longer dialling (ended or interrupted).
+    pub attempts_finished: i64,
+    /// Finished attempts that were answered (by a person or a machine).
+    pub attempts_answered: i64,
 }
 
 /// What crash recovery did.
@@ -191,7 +195,10 @@ impl Store {
                     .push_bind(&now);
             });
             builder.push(" ON CONFLICT (campaign_id, number) DO NOTHING RETURNING source_line");
-            let lines: Vec<(i64,)> = builder.build_query_as().fetch_all(&mut *transaction).await?;
+            let lines: Vec<(i64,)> = builder
+                .build_query_as()
+                .fetch_all(&mut *transaction)
+                .await?;
             inserted.extend(lines.into_iter().map(|(line,)| line));
         }
         transaction.commit().await?;
@@ -425,16 +432,21 @@ impl Store {
         .bind(campaign_id)
         .fetch_all(&self.pool)
         .await?;
-        let (attempts_in_progress,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM attempts WHERE campaign_id = ?1 AND state = 'dialing'",
-        )
-        .bind(campaign_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let (attempts_in_progress, attempts_finished, attempts_answered): (i64, i64, i64) =
+            sqlx::query_as(
+                "SELECT COALESCE(SUM(state = 'dialing'), 0), COALESCE(SUM(state != 'dialing'), 0), \
+                 COALESCE(SUM(state != 'dialing' AND answered_at IS NOT NULL), 0) \
+                 FROM attempts WHERE campaign_id = ?1",
+            )
+            .bind(campaign_id)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(CampaignCounts {
             leads_by_state,
             attempts_by_outcome,
             attempts_in_progress,
+            attempts_finished,
+            attempts_answered,
         })
     }
 

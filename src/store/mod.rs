@@ -34,6 +34,17 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// True when a UNIQUE constraint refused the write (e.g. a campaign name
+    /// that exists), so callers can answer "already exists" without naming sqlx.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Sql(sqlx::Error::Database(error)) => error.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// A new call, as known when its INVITE arrives.

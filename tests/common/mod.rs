@@ -46,6 +46,8 @@ pub fn require_sipp() {
 pub struct Engine {
     child: Child,
     pub sip: SocketAddr,
+    /// The REST API (on a free loopback port).
+    pub http: SocketAddr,
     pub database_url: String,
     pub dir: tempfile::TempDir,
     pub log: Arc<Mutex<Vec<String>>>,
@@ -91,6 +93,8 @@ impl Engine {
             .arg("serve")
             .arg("--sip-listen")
             .arg("127.0.0.1:0")
+            .arg("--http-listen")
+            .arg("127.0.0.1:0")
             .arg("--dialplans")
             .arg(&options.dialplans)
             .arg("--prompts")
@@ -109,24 +113,35 @@ impl Engine {
         let mut child = command.spawn().expect("start the engine binary");
         let stderr = child.stderr.take().expect("engine stderr");
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_sender, address_receiver) = tokio::sync::oneshot::channel();
+        let (sip_sender, sip_receiver) = tokio::sync::oneshot::channel();
+        let (http_sender, http_receiver) = tokio::sync::oneshot::channel();
         let log_writer = log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
-            let mut address_sender = Some(address_sender);
+            let mut sip_sender = Some(sip_sender);
+            let mut http_sender = Some(http_sender);
             while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("SIP listening") {
-                    if let Some(address) = json_field(&line, "local_address") {
-                        if let Some(sender) = address_sender.take() {
-                            sender.send(address).ok();
+                for (text, sender) in [
+                    ("SIP listening", &mut sip_sender),
+                    ("HTTP API listening", &mut http_sender),
+                ] {
+                    if line.contains(text) {
+                        if let Some(address) = json_field(&line, "local_address") {
+                            if let Some(sender) = sender.take() {
+                                sender.send(address).ok();
+                            }
                         }
                     }
                 }
                 log_writer.lock().unwrap().push(line);
             }
         });
-        let address = match tokio::time::timeout(Duration::from_secs(30), address_receiver).await {
-            Ok(Ok(address)) => address,
+        let addresses = tokio::time::timeout(Duration::from_secs(30), async {
+            (sip_receiver.await, http_receiver.await)
+        })
+        .await;
+        let (sip, http) = match addresses {
+            Ok((Ok(sip), Ok(http))) => (sip, http),
             _ => panic!(
                 "engine did not start; log:\n{}",
                 log.lock().unwrap().join("\n")
@@ -134,7 +149,8 @@ impl Engine {
         };
         Engine {
             child,
-            sip: address.parse().expect("SIP address"),
+            sip: sip.parse().expect("SIP address"),
+            http: http.parse().expect("HTTP address"),
             database_url,
             dir,
             log,

@@ -1,0 +1,195 @@
+//! The REST API: campaigns, list uploads, state changes, exports and the
+//! do-not-call list over HTTP with JSON.
+//!
+//! [`app`] is a plain function from state to a router, so tests drive it with
+//! `tower::ServiceExt::oneshot` and no socket; [`serve`] puts it on a listener
+//! for the engine. Handlers call the same functions as the command line
+//! (`crate::campaign_cli`), so both behave alike. axum's types stay inside
+//! this module.
+
+mod campaigns;
+mod dnc;
+mod error;
+
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use tokio_util::sync::CancellationToken;
+
+pub use error::AppError;
+
+use crate::store::Store;
+
+/// Largest list upload accepted, in bytes (the whole multipart body).
+/// About two million rows of a typical list.
+pub const MAX_UPLOAD_BYTES: u64 = 200 * 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    /// When set, every route except `/api/health` needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+/// The API with the default upload limit ([`MAX_UPLOAD_BYTES`]).
+pub fn app(state: ApiState) -> Router {
+    app_with_upload_limit(state, MAX_UPLOAD_BYTES)
+}
+
+/// The API with another upload limit (tests use a small one).
+pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
+    let upload_limit_bytes = usize::try_from(upload_limit).unwrap_or(usize::MAX);
+    let protected = Router::new()
+        .route(
+            "/api/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/api/campaigns/{name}", get(campaigns::show))
+        .route(
+            "/api/campaigns/{name}/leads",
+            post(campaigns::upload_leads).layer(DefaultBodyLimit::max(upload_limit_bytes)),
+        )
+        .route("/api/campaigns/{name}/start", post(campaigns::start))
+        .route("/api/campaigns/{name}/pause", post(campaigns::pause))
+        .route("/api/campaigns/{name}/resume", post(campaigns::resume))
+        .route("/api/campaigns/{name}/stop", post(campaigns::stop))
+        .route("/api/campaigns/{name}/export", get(campaigns::export))
+        .route(
+            "/api/dnc/{number}",
+            get(dnc::check).put(dnc::add).delete(dnc::remove),
+        )
+        .layer(axum::Extension(UploadLimit(upload_limit)));
+    let protected = if state.token.is_some() {
+        protected.route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+    } else {
+        protected
+    };
+    Router::new()
+        .route("/api/health", get(health))
+        .merge(protected)
+        .fallback(|| async { AppError::NotFound("no such route; the API is under /api/".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .with_state(state)
+}
+
+/// The upload limit, for the upload handler's own count and message.
+#[derive(Clone, Copy)]
+struct UploadLimit(u64);
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let Some(expected) = state.token.as_deref() else {
+        return Ok(next.run(request).await);
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(bearer_token);
+    match presented {
+        Some(token) if constant_time_equal(token.as_bytes(), expected.as_bytes()) => {
+            Ok(next.run(request).await)
+        }
+        _ => Err(AppError::Unauthorized),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1; the
+/// scheme name is case-insensitive, RFC 7235 §2.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Compares without stopping at the first difference, so the time taken does
+/// not tell an attacker how much of a guessed token was right. (The length of
+/// the presented token only changes how long the loop runs, not the answer.)
+fn constant_time_equal(presented: &[u8], expected: &[u8]) -> bool {
+    let mut difference = u8::from(presented.len() != expected.len());
+    for index in 0..presented.len().max(expected.len()) {
+        let a = presented.get(index).copied().unwrap_or(0);
+        let b = expected.get(index).copied().unwrap_or(0);
+        difference |= a ^ b;
+    }
+    std::hint::black_box(difference) == 0
+}
+
+/// A running API server.
+pub struct HttpServer {
+    local_address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HttpServer {
+    /// Binds `listen` (port 0 picks a free port) and serves [`app`] until
+    /// `shutdown` is cancelled; requests in flight then finish.
+    pub async fn start(
+        listen: SocketAddr,
+        state: ApiState,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<HttpServer> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let local_address = listener.local_addr()?;
+        let router = app(state);
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { shutdown.cancelled_owned().await });
+            if let Err(error) = server.await {
+                tracing::error!(%error, "HTTP API stopped");
+            }
+        });
+        tracing::info!(%local_address, "HTTP API listening");
+        Ok(HttpServer {
+            local_address,
+            task,
+        })
+    }
+
+    pub fn local_address(&self) -> SocketAddr {
+        self.local_address
+    }
+
+    /// Waits (after the shutdown token was cancelled) for requests in flight
+    /// to finish, at most `grace`.
+    pub async fn stopped(self, grace: std::time::Duration) {
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            tracing::warn!("HTTP requests still running at shutdown were cut off");
+            abort.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_parsed_and_compared() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert!(constant_time_equal(b"abc", b"abc"));
+        assert!(!constant_time_equal(b"abd", b"abc"));
+        assert!(!constant_time_equal(b"ab", b"abc"));
+        assert!(!constant_time_equal(b"abcd", b"abc"));
+        assert!(!constant_time_equal(b"", b"abc"));
+    }
+}
