@@ -174,6 +174,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
+            // 64 MB of page cache per connection (the default is 2 MB): large
+            // list loads insert into a million-entry unique index.
+            .pragma("cache_size", "-65536")
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
