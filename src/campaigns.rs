@@ -319,13 +319,7 @@ impl CampaignSupervisor {
                         .attempt(&campaign, &policy, &trunk, lead, &attempt_id)
                         .await;
                     active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                    let mut trunks = supervisor
-                        .trunk_states
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner());
-                    if let Some(state) = trunks.get_mut(&trunk.name) {
-                        state.active = state.active.saturating_sub(1);
-                    }
+                    supervisor.release_trunk(&trunk.name);
                     supervisor
                         .in_flight
                         .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -356,6 +350,37 @@ impl CampaignSupervisor {
                     .await
                     .ok();
             }
+        }
+    }
+
+    /// Waits until `trunk` may take one more call under its limits and counts
+    /// it; false if the engine is stopping.
+    async fn acquire_trunk(&self, trunk: &str) -> bool {
+        loop {
+            {
+                let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(state) = trunks.get_mut(trunk) else {
+                    return false;
+                };
+                let now = self.now_tick();
+                let active = state.active;
+                if state.pacer.available(now, active) > 0 {
+                    state.pacer.started(now, 1);
+                    state.active += 1;
+                    return true;
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
+    }
+
+    fn release_trunk(&self, trunk: &str) {
+        let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = trunks.get_mut(trunk) {
+            state.active = state.active.saturating_sub(1);
         }
     }
 
@@ -421,10 +446,22 @@ impl CampaignSupervisor {
             match next {
                 Some(next) if trunk_failed && hops < 3 => {
                     warn!(from = %trunk.name, to = %next.name, status = report.final_status, "trunk failed; trying its failover trunk");
+                    // The backup trunk's own limits hold for failed-over calls too.
+                    if !self.acquire_trunk(&next.name).await {
+                        break report;
+                    }
+                    if hops > 0 {
+                        self.release_trunk(&trunk.name);
+                    }
                     trunk = next.clone();
                     hops += 1;
                 }
-                _ => break report,
+                _ => {
+                    if hops > 0 {
+                        self.release_trunk(&trunk.name);
+                    }
+                    break report;
+                }
             }
         };
         let machine = report
