@@ -616,10 +616,22 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
         CampaignAction::Load { name, file, map } => {
             let mapping = switchboard::dialer::list::ColumnMapping::parse(&map)?;
             let started = std::time::Instant::now();
-            let report = campaign_cli::load_file(&store, &name, &file, &mapping, |rows| {
-                eprintln!("... {rows} rows read");
+            // A progress bar on a terminal; nothing when stderr is a pipe or file.
+            let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(format!("loading {} ({} MB)", file.display(), total / 1_000_000));
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            let progress = bar.clone();
+            let report = campaign_cli::load_file(&store, &name, &file, &mapping, move |rows| {
+                progress.set_message(format!("{rows} rows read"));
             })
-            .await?;
+            .await;
+            bar.finish_and_clear();
+            let report = report?;
             let (summary, already) = (&report.summary, &report.already_in_campaign);
             for problem in &summary.problems {
                 println!("{problem}");
