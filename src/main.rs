@@ -623,7 +623,11 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
                 indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
             );
-            bar.set_message(format!("loading {} ({} MB)", file.display(), total / 1_000_000));
+            bar.set_message(format!(
+                "loading {} ({} MB)",
+                file.display(),
+                total / 1_000_000
+            ));
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             let progress = bar.clone();
             let report = campaign_cli::load_file(&store, &name, &file, &mapping, move |rows| {

@@ -54,32 +54,12 @@ async fn call_answered_by(
     machine_plan: Option<&str>,
 ) -> (serde_json::Value, Arc<CallerMedia>) {
     let callee = Arc::new(CallerMedia::bind().await);
-    let trunk_port = free_udp_port();
-    require_sipp();
-    let trunk = Command::new("sipp")
-        .args([
-            "-bind_local",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-ci",
-            "127.0.0.1",
-        ])
-        .arg("-p")
-        .arg(trunk_port.to_string())
-        .args(["-m", "1", "-nostdin", "-timeout", "60s"])
-        .arg("-key")
-        .arg("rtp_port")
-        .arg(callee.port.to_string())
-        .arg("-sf")
-        .arg(scenario("uas_trunk_answers.xml"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the SIPp trunk");
+    let (trunk, trunk_port) = sipp_server(
+        "uas_trunk_answers.xml",
+        &[("rtp_port", callee.port.to_string())],
+        &["-m", "1", "-timeout", "60s"],
+        None,
+    );
 
     let plans = temp_dialplans(&PLANS);
     let (_config_dir, config) = campaign_config(trunk_port, "notice");

@@ -26,35 +26,13 @@ outcome = "delivered"
 
 /// A SIPp trunk in server mode on a free port.
 fn trunk(scenario_file: &str, rtp_port: u16) -> (Sipp, u16) {
-    let port = free_udp_port();
-    require_sipp();
-    let mut command = Command::new("sipp");
-    command
-        .args([
-            "-bind_local",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-ci",
-            "127.0.0.1",
-        ])
-        .arg("-p")
-        .arg(port.to_string())
-        .args(["-m", "1", "-nostdin", "-timeout", "60s", "-timeout_error"])
-        .arg("-key")
-        .arg("rtp_port")
-        .arg(rtp_port.to_string())
-        .arg("-sf")
-        .arg(scenario(scenario_file))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    (
-        Sipp::from_child(command.spawn().expect("start sipp"), port),
-        port,
-    )
+    let (child, port) = sipp_server(
+        scenario_file,
+        &[("rtp_port", rtp_port.to_string())],
+        &["-m", "1", "-timeout", "60s", "-timeout_error"],
+        None,
+    );
+    (Sipp::from_child(child, port), port)
 }
 
 struct Dial {

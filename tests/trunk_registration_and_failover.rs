@@ -4,49 +4,19 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use tokio::process::Command;
-
-fn sipp_server(
-    scenario_file: &str,
-    dir: &tempfile::TempDir,
-    extra: &[&str],
-) -> (tokio::process::Child, u16) {
-    require_sipp();
-    let port = free_udp_port();
-    let child = Command::new("sipp")
-        .args([
-            "-bind_local",
-            "-i",
-            "127.0.0.1",
-            "-mi",
-            "127.0.0.1",
-            "-ci",
-            "127.0.0.1",
-        ])
-        .arg("-p")
-        .arg(port.to_string())
-        .args(["-nostdin", "-trace_logs", "-timeout", "120s"])
-        .args(extra)
-        .arg("-sf")
-        .arg(scenario(scenario_file))
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start sipp");
-    (child, port)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registers_with_digest_refreshes_and_unregisters() {
     let registrar_dir = tempfile::tempdir().unwrap();
-    let (mut registrar, port) = sipp_server("uas_registrar.xml", &registrar_dir, &["-m", "1"]);
+    let (mut registrar, port) = sipp_server(
+        "uas_registrar.xml",
+        &[],
+        &["-m", "1", "-trace_logs", "-timeout", "120s"],
+        Some(registrar_dir.path()),
+    );
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("switchboard.toml");
     std::fs::write(
@@ -108,7 +78,12 @@ async fn registers_with_digest_refreshes_and_unregisters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_trunk_fails_over_to_the_backup() {
     let down_dir = tempfile::tempdir().unwrap();
-    let (_down, down_port) = sipp_server("uas_trunk_unavailable.xml", &down_dir, &["-m", "10"]);
+    let (_down, down_port) = sipp_server(
+        "uas_trunk_unavailable.xml",
+        &[],
+        &["-m", "10", "-timeout", "120s"],
+        Some(down_dir.path()),
+    );
     let (mut backup, backup_port, backup_dir) = campaign_trunk();
     let plans = temp_dialplans(&[(
         "notice.toml",

@@ -709,14 +709,18 @@ pub fn switchboard_cli(engine: &Engine, config: &std::path::Path, args: &[&str])
     text
 }
 
-/// A SIPp trunk in server mode running `uas_campaign_trunk.xml`, logging
-/// every INVITE, BYE and busy answer with its millisecond clock. Returns the
-/// process, its SIP port and the folder its log goes to.
-pub fn campaign_trunk() -> (Child, u16, tempfile::TempDir) {
+/// SIPp in server mode (a trunk or registrar) on a free loopback port.
+/// `keys` become `[name]` keywords; `dir` is where its logs go (-trace_logs).
+pub fn sipp_server(
+    scenario_file: &str,
+    keys: &[(&str, String)],
+    extra: &[&str],
+    dir: Option<&Path>,
+) -> (Child, u16) {
     require_sipp();
-    let dir = tempfile::tempdir().unwrap();
     let port = free_udp_port();
-    let child = Command::new("sipp")
+    let mut command = Command::new("sipp");
+    command
         .args([
             "-bind_local",
             "-i",
@@ -728,19 +732,35 @@ pub fn campaign_trunk() -> (Child, u16, tempfile::TempDir) {
         ])
         .arg("-p")
         .arg(port.to_string())
-        .args(["-m", "1000", "-nostdin", "-trace_logs", "-timeout", "180s"])
-        .arg("-key")
-        .arg("rtp_port")
-        .arg(free_udp_port().to_string())
+        .arg("-nostdin")
+        .args(extra);
+    for (name, value) in keys {
+        command.arg("-key").arg(name).arg(value);
+    }
+    command
         .arg("-sf")
-        .arg(scenario("uas_campaign_trunk.xml"))
-        .current_dir(dir.path())
+        .arg(scenario(scenario_file))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the SIPp trunk");
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    (command.spawn().expect("start sipp"), port)
+}
+
+/// A SIPp trunk running `uas_campaign_trunk.xml`, logging every INVITE, BYE
+/// and busy answer with its millisecond clock. Returns the process, its SIP
+/// port and the folder its log goes to.
+pub fn campaign_trunk() -> (Child, u16, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = sipp_server(
+        "uas_campaign_trunk.xml",
+        &[("rtp_port", free_udp_port().to_string())],
+        &["-m", "1000", "-trace_logs", "-timeout", "180s"],
+        Some(dir.path()),
+    );
     (child, port, dir)
 }
 
