@@ -59,6 +59,19 @@ impl CampaignSupervisor {
         shutdown: CancellationToken,
     ) -> Arc<CampaignSupervisor> {
         let epoch = Instant::now();
+        let opt_out_store = store.clone();
+        calls.on_opt_out(Arc::new(move |number: &str| {
+            let store = opt_out_store.clone();
+            let number = number.to_string();
+            tokio::spawn(async move {
+                match store.dnc_add(&number, "opt_out", Utc::now()).await {
+                    Ok(_) => info!(number = %Masked(&number), "opted out: on the do-not-call list"),
+                    Err(error) => {
+                        error!(%error, "could not add an opted-out number to the do-not-call list")
+                    }
+                }
+            });
+        }));
         let trunk_states = trunks
             .iter()
             .map(|trunk| {

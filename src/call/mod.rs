@@ -74,9 +74,15 @@ impl CallEngine {
                     .unwrap_or_default(),
                 active: Arc::new(AtomicUsize::new(0)),
                 shutdown,
+                opt_out: std::sync::OnceLock::new(),
             }),
             next_port: AtomicU16::new(first_port),
         }
+    }
+
+    /// Sets what happens when a caller opts out (once; later calls are ignored).
+    pub fn on_opt_out(&self, handler: OptOutHandler) {
+        self.shared.opt_out.set(handler).ok();
     }
 
     /// Calls in progress.
@@ -148,7 +154,15 @@ struct CallEngineShared {
     http: reqwest::Client,
     active: Arc<AtomicUsize>,
     shutdown: CancellationToken,
+    opt_out: std::sync::OnceLock<OptOutHandler>,
 }
+
+/// Called with the other party's E.164 number the moment a call reaches a
+/// hangup node whose outcome is `opted_out` ("press 9 to stop these calls").
+pub type OptOutHandler = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// The dialplan outcome that means "never call me again".
+pub const OPT_OUT_OUTCOME: &str = "opted_out";
 
 #[async_trait]
 impl CallHandler for CallEngine {
@@ -331,6 +345,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
                 reference: new_reference(),
             },
             variables: BTreeMap::new(),
+            remote_number: invite.caller.clone(),
             media: None,
             answered_at,
         },
@@ -353,6 +368,8 @@ pub(crate) struct Conversation {
     pub info: CallInfo,
     /// Extra starting variables for the dialplan (a lead's list columns).
     pub variables: BTreeMap<String, String>,
+    /// The other party's number (the caller inbound, the callee outbound).
+    pub remote_number: String,
     /// The media session, when one already runs (after answering-machine
     /// detection); otherwise the conversation starts one.
     pub media: Option<MediaSession>,
@@ -374,6 +391,7 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         plan,
         info,
         variables,
+        remote_number,
         media,
         answered_at,
     } = conversation;
@@ -392,6 +410,8 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
     let mut driver = Driver {
         engine,
         id: &id,
+        plan: &plan,
+        remote_number: &remote_number,
         media: &mut media,
         http_sender: &http_sender,
         recording_path: &mut recording_path,
@@ -677,6 +697,9 @@ fn dtmf_from_info(content_type: &str, body: &[u8]) -> InfoDigit {
 struct Driver<'a> {
     engine: &'a CallEngineShared,
     id: &'a str,
+    plan: &'a Dialplan,
+    /// The other party's number (the caller inbound, the callee outbound).
+    remote_number: &'a str,
     media: &'a mut MediaSession,
     http_sender: &'a mpsc::Sender<Result<BTreeMap<String, String>, String>>,
     recording_path: &'a mut Option<String>,
@@ -693,6 +716,29 @@ impl Driver<'_> {
                 detail: detail.to_string(),
             },
         );
+    }
+
+    /// An opt-out counts the moment the caller reaches the opt-out node, not
+    /// when the goodbye prompt ends: nothing may dial the number meanwhile.
+    fn opt_out_if_asked(&self, node: &str) {
+        let Some(crate::dialplan::Node::Hangup(hangup)) = self.plan.node(node) else {
+            return;
+        };
+        let number = self.remote_number;
+        let is_e164 = number.len() > 4
+            && number.starts_with('+')
+            && number[1..].bytes().all(|b| b.is_ascii_digit());
+        if hangup.outcome != OPT_OUT_OUTCOME || !is_e164 {
+            return;
+        }
+        if let Some(handler) = self.engine.opt_out.get() {
+            handler(number);
+            self.log_event(
+                "opt_out",
+                Some(node),
+                "number added to the do-not-call list",
+            );
+        }
     }
 
     fn digit(&mut self, digit: char, source: &str, session: &mut Session) {
@@ -885,6 +931,9 @@ impl Driver<'_> {
                 }
                 Action::Log(entry) => {
                     self.log_event(entry.kind.as_str(), Some(&entry.node), &entry.detail);
+                    if entry.kind.as_str() == "node" {
+                        self.opt_out_if_asked(&entry.node);
+                    }
                 }
             }
         }

@@ -303,6 +303,7 @@ impl CallEngine {
                     reference: new_reference(),
                 },
                 variables: request.variables.clone(),
+                remote_number: request.number.clone(),
                 media: Some(media),
                 answered_at,
             },

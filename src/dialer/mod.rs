@@ -16,6 +16,7 @@ pub mod compliance;
 pub mod list;
 pub mod outcome;
 pub mod pacing;
+pub mod predictive;
 pub mod regions;
 pub mod retry;
 
