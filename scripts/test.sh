@@ -22,6 +22,11 @@ case "$sipp_version" in
     *) echo "sipp is installed but does not run: $sipp_version" >&2; exit 1 ;;
 esac
 
+# CI builds once from scratch: incremental caches would only cost disk.
+if [ "${CI:-}" = "true" ]; then
+    export CARGO_INCREMENTAL=0
+fi
+
 cargo fmt --all -- --check
 # Build once; every later step reuses the same target directory.
 cargo clippy --all-targets --locked -- -D warnings

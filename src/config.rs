@@ -35,6 +35,35 @@ pub struct Config {
     /// SIP trunks outbound calls go through.
     pub trunks: Vec<TrunkConfig>,
     pub http: HttpConfig,
+    /// Agents: their SIP phones register with the engine.
+    pub agents: Vec<AgentConfig>,
+}
+
+/// An agent who takes calls on a SIP phone.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Also the SIP user name the phone registers with.
+    pub id: String,
+    pub name: String,
+    pub password: String,
+    /// Skill name → level 1..10.
+    #[serde(default)]
+    pub skills: BTreeMap<String, u8>,
+    #[serde(default)]
+    pub queues: Vec<String>,
+}
+
+impl std::fmt::Debug for AgentConfig {
+    // Never print the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("skills", &self.skills)
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The REST API (`crate::http`).
@@ -145,6 +174,8 @@ pub struct SipConfig {
     pub answer_delay_ms: u64,
     /// User-Agent/Server header value.
     pub user_agent: String,
+    /// Digest realm for agents registering with the engine.
+    pub realm: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +225,7 @@ impl Default for SipConfig {
             advertised_address: None,
             answer_delay_ms: 0,
             user_agent: format!("Switchboard/{}", env!("CARGO_PKG_VERSION")),
+            realm: "switchboard".into(),
         }
     }
 }
@@ -250,6 +282,7 @@ impl Default for Config {
             routes,
             log: LogConfig::default(),
             trunks: Vec::new(),
+            agents: Vec::new(),
             http: HttpConfig::default(),
         }
     }
@@ -345,6 +378,33 @@ impl Config {
                     key: "http.token".into(),
                     message: "is empty; remove it (no authentication) or set a long random value"
                         .into(),
+                });
+            }
+        }
+        let mut agent_ids = std::collections::BTreeSet::new();
+        for agent in &self.agents {
+            let valid_id = !agent.id.is_empty()
+                && agent
+                    .id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid_id {
+                return Err(ConfigError::Invalid {
+                    key: format!("agents '{}'.id", agent.id),
+                    message: "use letters, digits, '.', '_' or '-' (it is the SIP user name)"
+                        .into(),
+                });
+            }
+            if !agent_ids.insert(agent.id.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key: format!("agents '{}'", agent.id),
+                    message: "two agents have this id".into(),
+                });
+            }
+            if agent.password.len() < 8 {
+                return Err(ConfigError::Invalid {
+                    key: format!("agents '{}'.password", agent.id),
+                    message: "use at least 8 characters".into(),
                 });
             }
         }

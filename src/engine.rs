@@ -120,6 +120,16 @@ impl Engine {
         ));
         let sip = SipServer::start(
             SipServerConfig {
+                registrar: (!config.agents.is_empty()).then(|| {
+                    Arc::new(crate::sip::Registrar::new(
+                        &config.sip.realm,
+                        config
+                            .agents
+                            .iter()
+                            .map(|agent| (agent.id.clone(), agent.password.clone()))
+                            .collect(),
+                    ))
+                }),
                 listen: config.sip.listen,
                 advertised_address,
                 user_agent: config.sip.user_agent.clone(),

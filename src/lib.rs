@@ -1,6 +1,7 @@
 //! Switchboard: an IVR, outbound dialer and contact-centre engine in one binary.
 //! See ARCHITECTURE.md in the project's shared notes for how the modules fit.
 
+pub mod acd;
 pub mod call;
 pub mod campaign_cli;
 pub mod campaigns;

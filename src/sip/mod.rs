@@ -8,8 +8,10 @@
 
 pub mod screen;
 
+mod digest;
 mod leg;
 mod outbound;
+mod registrar;
 mod registration;
 
 use std::net::{IpAddr, SocketAddr};
@@ -29,6 +31,7 @@ use tracing::{debug, info, warn};
 
 pub use leg::{Leg, LegEvent, Responder};
 pub use outbound::{DialProgress, DialRequest, OutboundCall, TrunkCredential};
+pub use registrar::{Binding, Registrar};
 pub use registration::RegistrationState;
 
 use crate::pii::Masked;
@@ -98,6 +101,8 @@ pub struct SipServerConfig {
     pub listen: SocketAddr,
     pub advertised_address: IpAddr,
     pub user_agent: String,
+    /// Agents' phones register here; `None` answers REGISTER with 405.
+    pub registrar: Option<Arc<Registrar>>,
 }
 
 /// A running SIP endpoint.
@@ -164,6 +169,7 @@ impl SipServer {
             dialogs: dialogs.clone(),
             handler,
             contact: contact.clone(),
+            registrar: config.registrar.clone(),
         });
         tokio::spawn(async move {
             while let Some(transaction) = incoming.recv().await {
@@ -234,6 +240,7 @@ struct Context {
     dialogs: Arc<DialogLayer>,
     handler: Arc<dyn CallHandler>,
     contact: rsipstack::sip::Uri,
+    registrar: Option<Arc<Registrar>>,
 }
 
 fn has_to_tag(request: &rsipstack::sip::Request) -> bool {
@@ -273,6 +280,10 @@ impl Context {
                     .map_err(SipError::from)
             }
             (Method::Ack, false) => Ok(()),
+            (Method::Register, false) if self.registrar.is_some() => match &self.registrar {
+                Some(registrar) => registrar.handle(&mut transaction).await,
+                None => Ok(()),
+            },
             (
                 Method::Bye | Method::Info | Method::Update | Method::PRack | Method::Notify,
                 false,
