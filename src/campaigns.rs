@@ -48,6 +48,15 @@ pub struct CampaignSupervisor {
     epoch: Instant,
     /// Attempts dialling or not yet recorded; shutdown waits for them.
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Per campaign: its pacer and live calls. They outlive a runner, so a
+    /// pause and resume (a new runner) still sees the calls still up.
+    counters: Mutex<HashMap<String, CampaignCounters>>,
+}
+
+#[derive(Clone)]
+struct CampaignCounters {
+    pacer: Arc<Mutex<Pacer>>,
+    active: Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl CampaignSupervisor {
@@ -98,6 +107,7 @@ impl CampaignSupervisor {
             owner: format!("node-{}", std::process::id()),
             epoch,
             in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            counters: Mutex::new(HashMap::new()),
         })
     }
 
@@ -178,15 +188,29 @@ impl CampaignSupervisor {
         };
         info!(campaign = %campaign.name, "campaign running");
         let campaign = Arc::new(campaign);
-        let mut pacer = Pacer::new(policy.pacing, self.now_tick());
-        let active = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let CampaignCounters { pacer, active } = self
+            .counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(campaign.id.clone())
+            .or_insert_with(|| CampaignCounters {
+                pacer: Arc::new(Mutex::new(Pacer::new(policy.pacing, self.now_tick()))),
+                active: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+            })
+            .clone();
         loop {
             if self.shutdown.is_cancelled() {
                 break;
             }
             match self.store.campaign(&campaign.id).await {
                 Ok(Some(current)) if current.state == "running" => {}
-                _ => break,
+                Ok(_) => break,
+                Err(error) => {
+                    // A passing database hiccup must not end the campaign.
+                    warn!(%error, "cannot read the campaign; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
             }
             let active_now = active.load(std::sync::atomic::Ordering::SeqCst);
             let start_count = {
@@ -203,7 +227,7 @@ impl CampaignSupervisor {
                         max_concurrent: policy.pacing.max_concurrent,
                         leads_ready: u32::MAX,
                     },
-                    &mut pacer,
+                    &mut pacer.lock().unwrap_or_else(|p| p.into_inner()),
                     &mut trunk_state.pacer,
                     trunk_state.active,
                     now,
@@ -237,10 +261,19 @@ impl CampaignSupervisor {
                         Err(error) => warn!(%error, "cannot check campaign progress"),
                     }
                 }
-                for lead in leads {
+                let mut leads = leads.into_iter();
+                for lead in leads.by_ref() {
+                    // Stopping or paused meanwhile: hand back the rest of the batch.
+                    if self.shutdown.is_cancelled() || !self.still_running(&campaign.id).await {
+                        self.return_lead(&lead).await;
+                        break;
+                    }
                     self.clone()
-                        .consider(&campaign, &policy, &trunk, lead, &mut pacer, &active)
+                        .consider(&campaign, &policy, &trunk, lead, &pacer, &active)
                         .await;
+                }
+                for lead in leads {
+                    self.return_lead(&lead).await;
                 }
             }
             tokio::select! {
@@ -258,16 +291,25 @@ impl CampaignSupervisor {
         policy: &Arc<CampaignPolicy>,
         trunk: &TrunkConfig,
         lead: LeadRecord,
-        pacer: &mut Pacer,
+        pacer: &Mutex<Pacer>,
         active: &Arc<std::sync::atomic::AtomicU32>,
     ) {
         let now = Utc::now();
         let on_dnc = self.store.dnc_contains(&lead.number).await.unwrap_or(true);
-        let history = self
+        let history = match self
             .store
             .number_attempts_since(&lead.number, now - chrono::Duration::hours(24))
             .await
-            .unwrap_or_default();
+        {
+            Ok(history) => history,
+            Err(error) => {
+                // Without the history the per-number limit cannot be checked:
+                // wait rather than guess.
+                warn!(%error, "cannot read the number's attempt history; lead waits");
+                self.return_lead(&lead).await;
+                return;
+            }
+        };
         let zones: Vec<chrono_tz::Tz> = lead
             .timezones
             .split(',')
@@ -299,24 +341,27 @@ impl CampaignSupervisor {
                     rand::random::<u32>()
                 );
                 let reasons = permit.reasons().join("; ");
+                // Reserve the trunk in the same step as checking it, so two
+                // campaigns on one trunk never both take its last slot.
+                if !self.try_acquire_trunk(&trunk.name) {
+                    self.return_lead(&lead).await;
+                    return;
+                }
                 if let Err(error) = self
                     .store
                     .start_attempt(&attempt_id, &lead, &trunk.name, &reasons, now)
                     .await
                 {
-                    // Not recorded, so not dialled: the lease expires and the
-                    // lead comes back.
+                    // Not recorded, so not dialled: the lead goes back.
                     error!(%error, "cannot record the attempt; not dialling");
+                    self.release_trunk(&trunk.name);
+                    self.return_lead(&lead).await;
                     return;
                 }
-                pacer.started(self.now_tick(), 1);
-                {
-                    let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Some(state) = trunks.get_mut(&trunk.name) {
-                        state.pacer.started(self.now_tick(), 1);
-                        state.active += 1;
-                    }
-                }
+                pacer
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .started(self.now_tick(), 1);
                 active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 self.in_flight
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -366,22 +411,58 @@ impl CampaignSupervisor {
         }
     }
 
+    /// Takes one call's worth of `trunk` now if its limits allow (no waiting).
+    fn try_acquire_trunk(&self, trunk: &str) -> bool {
+        let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(state) = trunks.get_mut(trunk) else {
+            return false;
+        };
+        let now = self.now_tick();
+        let active = state.active;
+        if state.pacer.available(now, active) == 0 {
+            return false;
+        }
+        state.pacer.started(now, 1);
+        state.active += 1;
+        true
+    }
+
+    async fn still_running(&self, campaign_id: &str) -> bool {
+        matches!(self.store.campaign(campaign_id).await, Ok(Some(c)) if c.state == "running")
+    }
+
+    /// Hands a leased lead back, due as before, retrying a failed write: a
+    /// lead left leased would never be dialled again.
+    async fn return_lead(&self, lead: &LeadRecord) {
+        let state = if lead.attempts > 0 {
+            "retry_scheduled"
+        } else {
+            "pending"
+        };
+        for attempt in 0..5u64 {
+            match self.store.return_lead(lead.id, state).await {
+                Ok(()) => return,
+                Err(error) => {
+                    warn!(%error, lead = lead.id, "cannot hand the lead back; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
+                }
+            }
+        }
+        error!(
+            lead = lead.id,
+            "lead left leased; it returns at the next engine start"
+        );
+    }
+
     /// Waits until `trunk` may take one more call under its limits and counts
     /// it; false if the engine is stopping.
     async fn acquire_trunk(&self, trunk: &str) -> bool {
         loop {
-            {
-                let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
-                let Some(state) = trunks.get_mut(trunk) else {
-                    return false;
-                };
-                let now = self.now_tick();
-                let active = state.active;
-                if state.pacer.available(now, active) > 0 {
-                    state.pacer.started(now, 1);
-                    state.active += 1;
-                    return true;
-                }
+            if !self.trunks.contains_key(trunk) {
+                return false;
+            }
+            if self.try_acquire_trunk(trunk) {
+                return true;
             }
             tokio::select! {
                 _ = self.shutdown.cancelled() => return false,
@@ -451,7 +532,11 @@ impl CampaignSupervisor {
                     },
                 )
                 .await;
-            let trunk_failed = matches!(report.final_status, 0 | 408 | 503);
+            // Only a trunk that is down (503), silent (no response at all) or
+            // unreachable fails over; a call that rang reached the person.
+            let trunk_failed = report.ringing_at.is_none()
+                && (matches!(report.final_status, 0 | 503)
+                    || (report.final_status == 408 && report.end.hangup_cause == "no response"));
             let next = trunk
                 .failover
                 .as_ref()
@@ -481,7 +566,11 @@ impl CampaignSupervisor {
             .amd
             .as_ref()
             .is_some_and(|amd| amd.verdict == Verdict::Machine);
-        let outcome = if machine {
+        // Ended by our own shutdown: the lead deserves another try.
+        let stopped_by_us = report.end.hangup_cause == "shutdown";
+        let outcome = if stopped_by_us {
+            Outcome::Failed
+        } else if machine {
             Outcome::Machine
         } else if report.answered_at.is_some() {
             // The dialplan's outcome label, when it names a dialer outcome
@@ -537,7 +626,7 @@ impl CampaignSupervisor {
             .finish_attempt(attempt_id, lead.id, &result)
             .await
         {
-            error!(%error, attempt = attempt_id, ?result, "could not record the attempt's outcome");
+            error!(%error, attempt = attempt_id, outcome = %result.outcome, "could not record the attempt's outcome");
         }
     }
 }

@@ -19,6 +19,15 @@ use crate::plans::PlanRegistry;
 use crate::sip::{RegistrationState, SipServer, SipServerConfig};
 use crate::store::{CallLog, Store};
 
+/// What an engine process is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `serve`: the one engine using its database.
+    Server,
+    /// `dial`: places one call and exits; touches nothing else.
+    OneCall,
+}
+
 pub struct Engine {
     sip: Arc<SipServer>,
     registrations: Vec<tokio::sync::watch::Receiver<crate::sip::RegistrationState>>,
@@ -33,15 +42,31 @@ impl Engine {
     /// Starts everything; fails with a readable reason if anything is wrong
     /// (a bad dialplan, a route to a missing plan, a busy port, a bad database).
     pub async fn start(config: Config) -> anyhow::Result<Engine> {
+        Engine::start_as(config, Role::Server).await
+    }
+
+    /// Starts the engine in `role`. A one-call engine (`switchboard dial`) may
+    /// share the database with a running server, so it leaves crash recovery,
+    /// campaigns and trunk registrations to that server.
+    pub async fn start_as(config: Config, role: Role) -> anyhow::Result<Engine> {
+        let server = role == Role::Server;
         let store = Store::open(&config.database.url).await?;
-        let interrupted = store.close_interrupted_calls(Utc::now()).await?;
+        let interrupted = if server {
+            store.close_interrupted_calls(Utc::now()).await?
+        } else {
+            0
+        };
         if interrupted > 0 {
             warn!(
                 calls = interrupted,
                 "closed calls left open by a previous run as 'interrupted'"
             );
         }
-        let recovery = store.recover_campaigns(Utc::now()).await?;
+        let recovery = if server {
+            store.recover_campaigns(Utc::now()).await?
+        } else {
+            Default::default()
+        };
         if recovery.leases_released > 0 || recovery.attempts_interrupted > 0 {
             warn!(
                 leases_released = recovery.leases_released,
@@ -144,7 +169,11 @@ impl Engine {
         .context("starting SIP")?;
         let sip = Arc::new(sip);
         let mut registrations = Vec::new();
-        for trunk in config.trunks.iter().filter(|trunk| trunk.register) {
+        for trunk in config
+            .trunks
+            .iter()
+            .filter(|trunk| trunk.register && server)
+        {
             if let Some(credential) = trunk.credential() {
                 let state = sip
                     .register(
@@ -166,7 +195,9 @@ impl Engine {
             &config.trunks,
             shutdown.child_token(),
         );
-        campaigns.start();
+        if server {
+            campaigns.start();
+        }
         Ok(Engine {
             sip,
             registrations,

@@ -451,7 +451,7 @@ async fn dial_once(
     request: switchboard::call::OriginateRequest,
     json: bool,
 ) -> anyhow::Result<()> {
-    let engine = Engine::start(config).await?;
+    let engine = Engine::start_as(config, switchboard::engine::Role::OneCall).await?;
     let report = engine.originate(request).await;
     engine.shutdown(Duration::from_secs(5)).await;
     let end = &report.end;

@@ -652,3 +652,40 @@ async fn a_token_guards_every_route_but_health() {
     let answer = api.without_body(Method::PUT, "/api/dnc/2024561111").await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
 }
+
+/// A page on another site must not be able to drive the API through the
+/// operator's browser (a form POST needs no CORS preflight).
+#[tokio::test]
+async fn cross_site_browser_requests_are_refused() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        switchboard::store::Store::open(&format!("sqlite://{}", dir.path().join("a.db").display()))
+            .await
+            .unwrap();
+    let app = switchboard::http::app(switchboard::http::ApiState { store, token: None });
+    let request = |origin: Option<&str>| {
+        let mut builder = axum::http::Request::builder()
+            .method("GET")
+            .uri("/api/campaigns")
+            .header("Host", "127.0.0.1:8080");
+        if let Some(origin) = origin {
+            builder = builder.header("Origin", origin);
+        }
+        builder.body(axum::body::Body::empty()).unwrap()
+    };
+    let evil = app
+        .clone()
+        .oneshot(request(Some("https://evil.example")))
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 403);
+    let same = app
+        .clone()
+        .oneshot(request(Some("http://127.0.0.1:8080")))
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 200);
+    let tool = app.oneshot(request(None)).await.unwrap();
+    assert_eq!(tool.status(), 200);
+}

@@ -43,6 +43,8 @@ pub struct MediaSession {
     /// the source of that RTP (symmetric RTP, RFC 4961), which is what gets
     /// through NATs.
     remote: Option<SocketAddr>,
+    /// The source the caller's RTP comes from, once learnt.
+    latched: Option<SocketAddr>,
     /// The caller asked us not to send (hold: sendonly/inactive from them).
     sending_allowed: bool,
     /// The caller does not send to us (hold), so no media timeout applies.
@@ -73,6 +75,7 @@ impl MediaSession {
             payload_type: negotiated.payload_type,
             telephone_event_payload_type: None,
             remote: None,
+            latched: None,
             sending_allowed: true,
             expecting_media: true,
             sender: RtpSender::new(rand::random(), rand::random(), rand::random()),
@@ -112,6 +115,7 @@ impl MediaSession {
         };
         if negotiated.remote_address.is_some() {
             self.remote = negotiated.remote_address;
+            self.latched = None;
         }
         self.sending_allowed = negotiated.remote_address.is_some()
             && matches!(
@@ -275,13 +279,21 @@ impl MediaSession {
         let Ok(packet) = RtpPacket::parse(bytes) else {
             return;
         };
+        // Symmetric RTP: answer where the media really comes from, learnt from
+        // the first packet and then held, so nobody else who reaches the port
+        // can take over the call's audio or inject digits. A new offer
+        // (re-INVITE) lets it be learnt again.
+        match self.latched {
+            Some(latched) if latched != source => return,
+            Some(_) => {}
+            None => {
+                tracing::debug!(%source, "RTP source latched");
+                self.latched = Some(source);
+                self.remote = Some(source);
+            }
+        }
         self.packets_received += 1;
         self.last_packet_at = now;
-        // Symmetric RTP: answer where the media really comes from.
-        if self.remote != Some(source) && self.sending_allowed {
-            tracing::debug!(%source, "RTP source latched");
-            self.remote = Some(source);
-        }
         if Some(packet.payload_type) == self.telephone_event_payload_type {
             if let Some(digit) =
                 self.telephone_events

@@ -541,7 +541,9 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
             }
             _ = engine.shutdown.cancelled() => {
                 info!("engine shutting down; hanging up");
-                leg.hangup().await.ok();
+                // Bounded: a BYE nobody answers (32 s of retransmissions) must
+                // not outlast the shutdown grace and lose the call's record.
+                tokio::time::timeout(Duration::from_secs(2), leg.hangup()).await.ok();
                 session.handle_event(Event::CallerHangup, Utc::now());
                 ending = Some(Ending { hangup_by: "system", cause: "shutdown".into() });
             }
@@ -996,13 +998,26 @@ async fn http_lookup(
     if !status.is_success() {
         return Err(format!("HTTP {}", status.as_u16()));
     }
-    // Lookups answer small JSON objects; refuse anything huge.
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| format!("reading body: {error}"))?;
-    if bytes.len() > 256 * 1024 {
+    // Lookups answer small JSON objects; refuse anything huge, while reading
+    // (a server that streams forever must not fill our memory).
+    const LIMIT: usize = 256 * 1024;
+    if response
+        .content_length()
+        .is_some_and(|length| length > LIMIT as u64)
+    {
         return Err("response larger than 256 KiB".into());
+    }
+    let mut response = response;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| format!("reading body: {error}"))?
+    {
+        if bytes.len() + chunk.len() > LIMIT {
+            return Err("response larger than 256 KiB".into());
+        }
+        bytes.extend_from_slice(&chunk);
     }
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|error| format!("not JSON: {error}"))?;

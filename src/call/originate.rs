@@ -158,6 +158,12 @@ impl CallEngine {
         let ring_timeout = tokio::time::sleep(request.ring_timeout);
         tokio::pin!(ring_timeout);
         let mut cancelled = false;
+        let mut stopping = false;
+        // After our CANCEL the trunk owes a final response; if it never comes
+        // (RFC 3261 §9.1 and Timer C), give up after 64*T1 rather than hold
+        // the attempt forever.
+        let give_up = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(give_up);
         let answer = loop {
             tokio::select! {
                 progress = call.next() => match progress {
@@ -167,7 +173,11 @@ impl CallEngine {
                     }
                     DialProgress::Answered { sdp } => break sdp,
                     DialProgress::Failed { status, reason } => {
-                        let cause = if cancelled { "ring_timeout".to_string() } else { reason };
+                        let cause = match (stopping, cancelled) {
+                            (true, _) => "shutdown".to_string(),
+                            (false, true) => "ring_timeout".to_string(),
+                            (false, false) => reason,
+                        };
                         info!(id = %id, status, %cause, "not answered");
                         unanswered(&mut report, status, &cause);
                         return report;
@@ -175,13 +185,22 @@ impl CallEngine {
                 },
                 _ = &mut ring_timeout, if !cancelled => {
                     cancelled = true;
+                    give_up.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(32));
                     if let Err(error) = call.cancel().await {
                         warn!(%error, "CANCEL failed");
                     }
                 }
                 _ = engine.shutdown.cancelled(), if !cancelled => {
                     cancelled = true;
+                    stopping = true;
+                    give_up.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(32));
                     call.cancel().await.ok();
+                }
+                _ = &mut give_up, if cancelled => {
+                    warn!(id = %id, "no final response after our CANCEL; giving up on the attempt");
+                    let cause = if stopping { "shutdown" } else { "ring_timeout" };
+                    unanswered(&mut report, 408, cause);
+                    return report;
                 }
             }
         };
@@ -230,6 +249,10 @@ impl CallEngine {
                     finish_answered(engine, &mut report, "caller", "BYE", "caller_hangup");
                     return report;
                 }
+                Heard::Shutdown => {
+                    finish_answered(engine, &mut report, "system", "shutdown", "interrupted");
+                    return report;
+                }
             };
             let detail = format!(
                 "{:?} ({:.2}): {}",
@@ -267,7 +290,7 @@ impl CallEngine {
                 };
                 // Leave the message after the beep (or when no beep comes in time).
                 media.watch_for_beep();
-                if let Heard::HungUp = listen(
+                match listen(
                     &mut media,
                     &mut leg,
                     &socket,
@@ -277,8 +300,15 @@ impl CallEngine {
                 )
                 .await
                 {
-                    finish_answered(engine, &mut report, "caller", "BYE", "machine");
-                    return report;
+                    Heard::HungUp => {
+                        finish_answered(engine, &mut report, "caller", "BYE", "machine");
+                        return report;
+                    }
+                    Heard::Shutdown => {
+                        finish_answered(engine, &mut report, "system", "shutdown", "interrupted");
+                        return report;
+                    }
+                    _ => {}
                 }
                 media.stop_watching_for_beep();
                 plan = machine_plan;
@@ -343,6 +373,8 @@ enum Heard {
     Beep,
     Nothing,
     HungUp,
+    /// The engine is stopping: we hung up.
+    Shutdown,
 }
 
 /// Listens to the callee for up to `limit` (sending silence, so the media
@@ -387,8 +419,9 @@ async fn listen(
                 Some(LegEvent::Confirmed { .. }) => {}
             },
             _ = shutdown.cancelled() => {
-                leg.hangup().await.ok();
-                return Heard::HungUp;
+                // Bounded: an unanswered BYE must not outlast the shutdown grace.
+                tokio::time::timeout(Duration::from_secs(2), leg.hangup()).await.ok();
+                return Heard::Shutdown;
             }
         }
     }

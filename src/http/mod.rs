@@ -70,6 +70,7 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
     } else {
         protected
     };
+    let protected = protected.route_layer(middleware::from_fn(same_origin_only));
     Router::new()
         .route("/api/health", get(health))
         .merge(protected)
@@ -84,6 +85,32 @@ struct UploadLimit(u64);
 
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Browsers send `Origin` with cross-site requests, and a plain form POST or
+/// multipart upload needs no CORS preflight: without this check any web page
+/// the operator opens could start a campaign or upload a list. Requests from
+/// tools (curl, scripts) carry no Origin and pass; a browser may only call us
+/// from a page we served (same host and port).
+async fn same_origin_only(request: Request, next: Next) -> Result<Response, AppError> {
+    let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("");
+        let origin_host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .unwrap_or("");
+        if host.is_empty() || origin_host != host {
+            return Err(AppError::Forbidden(
+                "cross-site requests are not accepted".into(),
+            ));
+        }
+    }
+    Ok(next.run(request).await)
 }
 
 async fn require_token(

@@ -62,7 +62,8 @@ pub(super) fn dial(
     request: DialRequest,
 ) -> Result<OutboundCall, SipError> {
     let callee = rsipstack::sip::Uri::try_from(request.target.as_str())
-        .map_err(|error| SipError::Stack(format!("bad target URI {}: {error}", request.target)))?;
+        // The URI holds the number called: keep it out of the error (and logs).
+        .map_err(|error| SipError::Stack(format!("bad target URI: {error}")))?;
     let mut caller = contact.clone();
     caller.auth = Some(rsipstack::sip::Auth {
         user: request.caller_id.clone(),

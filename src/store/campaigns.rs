@@ -368,6 +368,18 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a lease without a word: the lead is due as it was before.
+    pub async fn return_lead(&self, lead_id: i64, state: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE leads SET state = ?2, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND state = 'leased'",
+        )
+        .bind(lead_id)
+        .bind(state)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn lead_events(
         &self,
         lead_id: i64,

@@ -252,19 +252,27 @@ impl Store {
             let (flushes, updates): (Vec<Update>, Vec<Update>) = batch
                 .drain(..)
                 .partition(|update| matches!(update, Update::Flush(_)));
-            // Retry a failed batch a few times (a busy database, say) before
-            // giving up on it loudly: an outcome is never dropped silently.
+            // Retry a failed batch a few times (a busy database, say). If it
+            // still fails, one bad update must not take the rest of the batch
+            // (other calls' outcomes) with it: apply them one at a time.
             let mut attempt = 0;
             loop {
                 match self.apply(&updates).await {
                     Ok(()) => break,
-                    Err(error) if attempt < 5 => {
+                    Err(error) if attempt < 3 => {
                         attempt += 1;
                         tracing::warn!(%error, attempt, "call log write failed, retrying");
                         tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
                     }
                     Err(error) => {
-                        tracing::error!(%error, lost = ?updates, "call log write failed for good");
+                        let mut lost = 0usize;
+                        for update in &updates {
+                            if self.apply(std::slice::from_ref(update)).await.is_err() {
+                                lost += 1;
+                            }
+                        }
+                        // Counts only: the updates hold phone numbers and digits.
+                        tracing::error!(%error, lost, of = updates.len(), "call log updates could not be written");
                         break;
                     }
                 }
@@ -376,7 +384,8 @@ pub struct CallLog {
 impl CallLog {
     fn send(&self, update: Update) {
         if let Err(error) = self.sender.send(update) {
-            tracing::error!(lost = ?error.0, "call log writer has stopped; update lost");
+            let _ = error;
+            tracing::error!("call log writer has stopped; an update was lost");
         }
     }
     pub fn call_started(&self, call: NewCall) {
