@@ -46,6 +46,8 @@ pub struct PlanRegistry {
     plans: RwLock<HashMap<String, Arc<Dialplan>>>,
     /// Modification times of the files as last loaded, to notice changes.
     seen: RwLock<HashMap<PathBuf, SystemTime>>,
+    /// Which plan each file last provided, to retire plans whose file is gone.
+    sources: RwLock<HashMap<PathBuf, String>>,
 }
 
 /// The dialplan files in a folder, sorted so loading order is stable.
@@ -65,6 +67,7 @@ impl PlanRegistry {
             prompts,
             plans: RwLock::new(HashMap::new()),
             seen: RwLock::new(HashMap::new()),
+            sources: RwLock::new(HashMap::new()),
         }
     }
 
@@ -109,9 +112,29 @@ impl PlanRegistry {
                     if let Ok(mut plans) = self.plans.write() {
                         plans.insert(name.clone(), Arc::new(plan));
                     }
+                    if let Ok(mut sources) = self.sources.write() {
+                        sources.insert(file.clone(), name.clone());
+                    }
                     report.loaded.push(name);
                 }
                 Err(errors) => report.errors.extend(errors),
+            }
+        }
+        // A plan whose file was deleted stops taking new calls (calls on it
+        // keep their copy).
+        if let (Ok(mut sources), Ok(mut plans)) = (self.sources.write(), self.plans.write()) {
+            let gone: Vec<PathBuf> = sources
+                .keys()
+                .filter(|file| !seen.contains_key(*file))
+                .cloned()
+                .collect();
+            for file in gone {
+                if let Some(name) = sources.remove(&file) {
+                    if !sources.values().any(|other| other == &name) {
+                        plans.remove(&name);
+                        tracing::info!(plan = %name, file = %file.display(), "dialplan file removed; plan retired");
+                    }
+                }
             }
         }
         if let Ok(mut guard) = self.seen.write() {
@@ -146,6 +169,14 @@ impl PlanRegistry {
         info!(why, loaded = ?report.loaded, errors = report.errors.len(), "dialplans reloaded");
     }
 
+    /// Reloading reads files and decodes WAVs: keep it off the workers that
+    /// send the calls' RTP.
+    async fn reload_off_the_runtime(self: Arc<Self>, why: &'static str) {
+        tokio::task::spawn_blocking(move || self.reload_and_log(why))
+            .await
+            .ok();
+    }
+
     /// Watches for SIGHUP and file changes until `stop`.
     pub fn watch(self: Arc<Self>, poll_every: Duration, stop: CancellationToken) {
         tokio::spawn(async move {
@@ -174,10 +205,10 @@ impl PlanRegistry {
                 let hangup = std::future::pending::<()>();
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = hangup => self.reload_and_log("SIGHUP"),
+                    _ = hangup => self.clone().reload_off_the_runtime("SIGHUP").await,
                     _ = ticker.tick() => {
                         if self.changed_on_disk() {
-                            self.reload_and_log("file changed");
+                            self.clone().reload_off_the_runtime("file changed").await;
                         }
                     }
                 }

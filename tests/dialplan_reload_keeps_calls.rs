@@ -141,3 +141,23 @@ async fn a_changed_file_is_reloaded_without_a_signal() {
     assert!(engine.log.lock().unwrap()[line].contains("file changed"));
     assert_eq!(short_call(&engine).await, "version_two");
 }
+
+#[test]
+fn a_deleted_file_retires_its_plan() {
+    use std::sync::Arc;
+    use switchboard::media::prompts::PromptLibrary;
+    use switchboard::plans::PlanRegistry;
+    let plans = temp_dialplans(&[("hotline.toml", VERSION_TWO)]);
+    let registry = PlanRegistry::new(
+        plans.path(),
+        Arc::new(PromptLibrary::new(repo_root().join("prompts"))),
+    );
+    assert!(registry.load_all().errors.is_empty());
+    assert!(registry.get("hotline").is_some());
+    std::fs::remove_file(plans.path().join("hotline.toml")).unwrap();
+    registry.load_all();
+    assert!(
+        registry.get("hotline").is_none(),
+        "a plan whose file is gone takes no new calls"
+    );
+}
