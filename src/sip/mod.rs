@@ -8,7 +8,8 @@
 
 pub mod screen;
 
-mod digest;
+/// Public only so the fuzz targets in `fuzz/` can reach `parse_authorization`.
+pub mod digest;
 mod leg;
 mod outbound;
 mod registrar;
