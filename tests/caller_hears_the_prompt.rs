@@ -30,14 +30,13 @@ async fn engine_audio_is_the_welcome_prompt() {
         .await
         .unwrap_or_else(|| panic!("welcome never heard; log:\n{}", engine.log_text()));
     // Wait until the whole prompt has arrived (it lasts about 2.5 s).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while media.audio_bytes().len() < start + encoded.len()
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        media
+            .wait_until_played(start, encoded.len(), Duration::from_secs(20))
+            .await,
+        "prompt cut short"
+    );
     let audio = media.audio_bytes();
-    assert!(audio.len() >= start + encoded.len(), "prompt cut short");
 
     // Decode what the caller received and compare with the prompt's samples.
     let mut heard = Vec::new();

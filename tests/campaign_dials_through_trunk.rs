@@ -120,20 +120,10 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     switchboard_cli(&engine, config_path, &["campaign", "start", "spring"]);
 
     // Wait for the campaign to finish (every lead final).
+    engine
+        .wait_for_campaign_state("spring", "finished", Duration::from_secs(90))
+        .await;
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let campaign = store.campaign("spring").await.unwrap().unwrap();
-        if campaign.state == "finished" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "campaign never finished; log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     trunk.kill().await.ok();
 
     // Every lead's final state.

@@ -117,19 +117,10 @@ async fn killed_mid_campaign_resumes_without_redialling_or_losing_leads() {
         "{}",
         engine.log_text()
     );
+    engine
+        .wait_for_campaign_state("recall", "finished", Duration::from_secs(90))
+        .await;
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        if store.campaign("recall").await.unwrap().unwrap().state == "finished" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "campaign never finished; log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     trunk.kill().await.ok();
 
     // Nothing lost: all 12 leads are final, each with exactly one attempt.

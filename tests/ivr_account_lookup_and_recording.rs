@@ -74,10 +74,21 @@ async fn to_main_menu(media: &CallerMedia) -> usize {
         .expect("main menu")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_lookup_then_recorded_report() {
-    let (port, requests) =
-        lookup_server("200 OK", r#"{"balance": 42, "name": "Ana", "vip": true}"#).await;
+/// A demo-hotline call whose account lookup goes to a server answering
+/// `status` and `body`, taken as far as entering account 12345#.
+struct LookupCall {
+    engine: Engine,
+    media: Arc<CallerMedia>,
+    sipp: Sipp,
+    requests: Arc<Mutex<Vec<String>>>,
+    /// Byte offset of the account prompt in what the caller heard.
+    at: usize,
+    _plans: tempfile::TempDir,
+    _keepalive: tokio::task::JoinHandle<()>,
+}
+
+async fn lookup_call(status: &'static str, body: &'static str) -> LookupCall {
+    let (port, requests) = lookup_server(status, body).await;
     let plans = demo_with_lookup_port(port);
     let engine = Engine::start_with(EngineOptions {
         dialplans: plans.path().to_path_buf(),
@@ -85,13 +96,33 @@ async fn account_lookup_then_recorded_report() {
     })
     .await;
     let (media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
-    let english = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-
-    let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(100));
-
-    let mut at = to_main_menu(&media).await;
+    let keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(100));
+    let at = to_main_menu(&media).await;
     media.send_digit('3', 101).await;
-    at = enter_account(&media, at).await;
+    let at = enter_account(&media, at).await;
+    LookupCall {
+        engine,
+        media,
+        sipp,
+        requests,
+        at,
+        _plans: plans,
+        _keepalive: keepalive,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_lookup_then_recorded_report() {
+    let LookupCall {
+        engine,
+        media,
+        sipp,
+        requests,
+        mut at,
+        _plans,
+        _keepalive,
+    } = lookup_call("200 OK", r#"{"balance": 42, "name": "Ana", "vip": true}"#).await;
+    let english = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
     // The balance is read out: "Your balance is" forty two "dollars".
     at = media
         .wait_for_prompt(&english("account_balance"), at, WAIT)
@@ -120,11 +151,13 @@ async fn account_lookup_then_recorded_report() {
         .await
         .expect("main menu again");
     media.send_digit('2', 101).await;
-    at = media
-        .wait_for_prompt(&english("beep"), at, WAIT)
-        .await
-        .expect("beep");
-    tokio::time::sleep(Duration::from_millis(500)).await; // the beep itself
+    let beep = english("beep");
+    at = media.wait_for_prompt(&beep, at, WAIT).await.expect("beep");
+    // Speak once the beep has played out: recording starts after it.
+    assert!(
+        media.wait_until_played(at, beep.len(), WAIT).await,
+        "beep cut short"
+    );
     let voice = switchboard::media::tone::sine(440.0, 1500, 0.3, 8000);
     media.send_audio(&voice, Codec::Pcmu).await;
     media.send_digit('#', 101).await;
@@ -189,20 +222,16 @@ async fn account_lookup_then_recorded_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_lookup_takes_the_fallback() {
-    let (port, requests) = lookup_server("503 Service Unavailable", "{}").await;
-    let plans = demo_with_lookup_port(port);
-    let engine = Engine::start_with(EngineOptions {
-        dialplans: plans.path().to_path_buf(),
-        ..EngineOptions::default()
-    })
-    .await;
-    let (media, sipp, _) = call_until_welcome(&engine, "uac_wait_for_bye.xml").await;
+    let LookupCall {
+        engine,
+        media,
+        sipp,
+        requests,
+        mut at,
+        _plans,
+        _keepalive,
+    } = lookup_call("503 Service Unavailable", "{}").await;
     let english = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-
-    let _keepalive = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
-    let mut at = to_main_menu(&media).await;
-    media.send_digit('3', 101).await;
-    at = enter_account(&media, at).await;
     at = media
         .wait_for_prompt(&english("lookup_failed"), at, WAIT)
         .await

@@ -139,16 +139,10 @@ async fn a_503_trunk_fails_over_to_the_backup() {
         ],
     );
     switchboard_cli(&engine, &config, &["campaign", "start", "failover"]);
+    engine
+        .wait_for_campaign_state("failover", "finished", Duration::from_secs(60))
+        .await;
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while store.campaign("failover").await.unwrap().unwrap().state != "finished" {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "campaign never finished; log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
     backup.kill().await.ok();
     let campaign = store.campaign("failover").await.unwrap().unwrap();
     let attempts = store.campaign_attempts(&campaign.id).await.unwrap();

@@ -250,6 +250,29 @@ impl Engine {
         }
     }
 
+    /// Waits until campaign `name` reaches `state` (the engine runs it).
+    pub async fn wait_for_campaign_state(&self, name: &str, state: &str, limit: Duration) {
+        let store = self.store().await;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let campaign = store
+                .campaign(name)
+                .await
+                .unwrap()
+                .expect("campaign exists");
+            if campaign.state == state {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "campaign {name} never became {state} (it is {}); log:\n{}",
+                campaign.state,
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// kill -9: no chance to clean up.
     pub async fn kill(mut self) -> tempfile::TempDir {
         self.child.kill().await.ok();
@@ -487,6 +510,19 @@ impl CallerMedia {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Waits until `length` bytes of audio from byte offset `start` have
+    /// arrived (a prompt played to its end); false if `limit` passes first.
+    pub async fn wait_until_played(&self, start: usize, length: usize, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.audio_bytes().len() < start + length {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// Sends one RFC 4733 digit (start, updates, three end packets) to where
