@@ -37,6 +37,143 @@ pub struct Config {
     pub http: HttpConfig,
     /// Agents: their SIP phones register with the engine.
     pub agents: Vec<AgentConfig>,
+    /// Agent queues. A queue an agent names but that is not listed here
+    /// gets the defaults.
+    pub queues: Vec<QueueSettings>,
+}
+
+/// How a queue picks the agent to ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueStrategy {
+    LongestIdle,
+    RoundRobin,
+    RingAll,
+    FewestCalls,
+    Skills,
+}
+
+/// An agent queue (`[[queues]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    pub name: String,
+    #[serde(default = "default_strategy")]
+    pub strategy: QueueStrategy,
+    /// Seconds an agent's phone rings before the next agent is tried.
+    #[serde(default = "default_queue_ring_timeout")]
+    pub ring_timeout_secs: u64,
+    /// After-call work time, in seconds.
+    #[serde(default = "default_wrap_up")]
+    pub wrap_up_secs: u64,
+    /// Pause an agent who lets an offered call ring out.
+    #[serde(default = "default_true")]
+    pub pause_on_no_answer: bool,
+    /// Longest wait before the call overflows (to `overflow`).
+    pub max_wait_secs: Option<u64>,
+    /// `"voicemail"` (the dialplan's `on_timeout` node), `"callback"`
+    /// (offer a callback) or `"queue:NAME"`. Default `"voicemail"`.
+    pub overflow: Option<String>,
+    /// Announce position and estimated wait this often (seconds; 0 = never).
+    #[serde(default = "default_announce")]
+    pub announce_every_secs: u64,
+    /// Callers may press `callback_digit` while waiting to be called back.
+    #[serde(default)]
+    pub callback: bool,
+    #[serde(default = "default_callback_digit")]
+    pub callback_digit: char,
+    /// Trunk callbacks are dialled through (default: the first trunk).
+    pub callback_trunk: Option<String>,
+    /// Skill every agent needs, as `"name"` or `"name:level"`.
+    pub required_skill: Option<String>,
+    /// Record bridged calls as stereo WAV (caller left, agent right).
+    #[serde(default)]
+    pub record: bool,
+    /// Prompt played (looped) while the caller waits.
+    #[serde(default = "default_music")]
+    pub music: String,
+}
+
+fn default_strategy() -> QueueStrategy {
+    QueueStrategy::LongestIdle
+}
+fn default_queue_ring_timeout() -> u64 {
+    15
+}
+fn default_wrap_up() -> u64 {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_announce() -> u64 {
+    30
+}
+fn default_callback_digit() -> char {
+    '1'
+}
+fn default_music() -> String {
+    "hold_music".into()
+}
+
+impl QueueSettings {
+    /// A queue with every default.
+    pub fn named(name: &str) -> QueueSettings {
+        QueueSettings {
+            name: name.to_string(),
+            strategy: default_strategy(),
+            ring_timeout_secs: default_queue_ring_timeout(),
+            wrap_up_secs: default_wrap_up(),
+            pause_on_no_answer: true,
+            max_wait_secs: None,
+            overflow: None,
+            announce_every_secs: default_announce(),
+            callback: false,
+            callback_digit: default_callback_digit(),
+            callback_trunk: None,
+            required_skill: None,
+            record: false,
+            music: default_music(),
+        }
+    }
+
+    /// The overflow target, checked.
+    pub fn overflow_target(&self) -> Result<crate::acd::OverflowTarget, String> {
+        use crate::acd::OverflowTarget;
+        match self.overflow.as_deref().unwrap_or("voicemail") {
+            "voicemail" => Ok(OverflowTarget::Voicemail),
+            "callback" => Ok(OverflowTarget::CallbackOffer),
+            other => match other.strip_prefix("queue:") {
+                Some(name) if !name.is_empty() => Ok(OverflowTarget::Queue(name.to_string())),
+                _ => Err(format!(
+                    "'{other}' is not \"voicemail\", \"callback\" or \"queue:NAME\""
+                )),
+            },
+        }
+    }
+
+    /// The required skill as (name, level), checked.
+    pub fn skill(&self) -> Result<Option<(String, u8)>, String> {
+        let Some(text) = &self.required_skill else {
+            return Ok(None);
+        };
+        let (name, level) = match text.split_once(':') {
+            Some((name, level)) => (
+                name.trim(),
+                level
+                    .trim()
+                    .parse::<u8>()
+                    .map_err(|_| format!("'{text}': the level after ':' must be 1..10"))?,
+            ),
+            None => (text.trim(), 1),
+        };
+        if name.is_empty() || !(1..=10).contains(&level) {
+            return Err(format!(
+                "'{text}': use \"skill\" or \"skill:level\" (level 1..10)"
+            ));
+        }
+        Ok(Some((name.to_string(), level)))
+    }
 }
 
 /// An agent who takes calls on a SIP phone.
@@ -283,12 +420,33 @@ impl Default for Config {
             log: LogConfig::default(),
             trunks: Vec::new(),
             agents: Vec::new(),
+            queues: Vec::new(),
             http: HttpConfig::default(),
         }
     }
 }
 
 impl Config {
+    /// Every queue: the configured ones, then those only agents name.
+    pub fn all_queues(&self) -> Vec<QueueSettings> {
+        let mut queues = self.queues.clone();
+        for agent in &self.agents {
+            for name in &agent.queues {
+                if !queues.iter().any(|queue| &queue.name == name) {
+                    queues.push(QueueSettings::named(name));
+                }
+            }
+        }
+        queues
+    }
+
+    fn queue_names(&self) -> Vec<String> {
+        self.all_queues()
+            .into_iter()
+            .map(|queue| queue.name)
+            .collect()
+    }
+
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
@@ -406,6 +564,64 @@ impl Config {
                     key: format!("agents '{}'.password", agent.id),
                     message: "use at least 8 characters".into(),
                 });
+            }
+        }
+        let mut queue_names = std::collections::BTreeSet::new();
+        for queue in &self.queues {
+            let key = format!("queues '{}'", queue.name);
+            if queue.name.trim().is_empty() || !queue_names.insert(queue.name.as_str()) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "every queue needs a name of its own".into(),
+                });
+            }
+            if queue.ring_timeout_secs == 0 || queue.max_wait_secs == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: "ring_timeout_secs and max_wait_secs must be above zero".into(),
+                });
+            }
+            let target = queue
+                .overflow_target()
+                .map_err(|message| ConfigError::Invalid {
+                    key: format!("{key}.overflow"),
+                    message,
+                })?;
+            if let crate::acd::OverflowTarget::Queue(next) = &target {
+                if next == &queue.name {
+                    return Err(ConfigError::Invalid {
+                        key: format!("{key}.overflow"),
+                        message: "a queue cannot overflow into itself".into(),
+                    });
+                }
+            }
+            queue.skill().map_err(|message| ConfigError::Invalid {
+                key: format!("{key}.required_skill"),
+                message,
+            })?;
+            if !queue.callback_digit.is_ascii_digit() && !"*#".contains(queue.callback_digit) {
+                return Err(ConfigError::Invalid {
+                    key: format!("{key}.callback_digit"),
+                    message: "must be a phone key: 0-9, * or #".into(),
+                });
+            }
+            if let Some(trunk) = &queue.callback_trunk {
+                if !self.trunks.iter().any(|t| &t.name == trunk) {
+                    return Err(ConfigError::Invalid {
+                        key: format!("{key}.callback_trunk"),
+                        message: format!("no trunk is named '{trunk}'"),
+                    });
+                }
+            }
+        }
+        for queue in &self.queues {
+            if let Ok(crate::acd::OverflowTarget::Queue(next)) = queue.overflow_target() {
+                if !self.queue_names().contains(&next) {
+                    return Err(ConfigError::Invalid {
+                        key: format!("queues '{}'.overflow", queue.name),
+                        message: format!("no queue is named '{next}'"),
+                    });
+                }
             }
         }
         if self.routes.is_empty() {

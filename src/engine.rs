@@ -10,7 +10,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::call::{AttemptReport, CallEngine, CallSettings, OriginateRequest};
+use crate::call::{AgentDesk, AttemptReport, CallEngine, CallSettings, OriginateRequest};
 use crate::campaigns::CampaignSupervisor;
 use crate::config::Config;
 use crate::http::{ApiState, HttpServer};
@@ -101,6 +101,8 @@ impl Engine {
 
         let shutdown = CancellationToken::new();
         // Before SIP, so a busy HTTP port stops the start before any call is taken.
+        // The agent desk starts after SIP; the API finds it here.
+        let desk_slot: Arc<std::sync::OnceLock<AgentDesk>> = Default::default();
         let http = if config.http.enabled {
             let listen = config.http.listen;
             if config.http.token.is_none() && !listen.ip().is_loopback() {
@@ -113,6 +115,7 @@ impl Engine {
             let state = ApiState {
                 store: store.clone(),
                 token: config.http.token.clone(),
+                desk: desk_slot.clone(),
             };
             let server = HttpServer::start(listen, state, shutdown.child_token())
                 .await
@@ -135,6 +138,15 @@ impl Engine {
             answer_delay: Duration::from_millis(config.sip.answer_delay_ms),
             recordings_dir: config.paths.recordings.clone(),
             routes: config.routes.clone(),
+            api_base: http.as_ref().map(|http| {
+                let address = http.local_address();
+                let host = if address.ip().is_unspecified() {
+                    advertised_address
+                } else {
+                    address.ip()
+                };
+                format!("http://{}", SocketAddr::new(host, address.port()))
+            }),
         };
         let handler = Arc::new(CallEngine::new(
             settings,
@@ -143,18 +155,19 @@ impl Engine {
             call_log.clone(),
             shutdown.clone(),
         ));
+        let registrar = (!config.agents.is_empty() && server).then(|| {
+            Arc::new(crate::sip::Registrar::new(
+                &config.sip.realm,
+                config
+                    .agents
+                    .iter()
+                    .map(|agent| (agent.id.clone(), agent.password.clone()))
+                    .collect(),
+            ))
+        });
         let sip = SipServer::start(
             SipServerConfig {
-                registrar: (!config.agents.is_empty()).then(|| {
-                    Arc::new(crate::sip::Registrar::new(
-                        &config.sip.realm,
-                        config
-                            .agents
-                            .iter()
-                            .map(|agent| (agent.id.clone(), agent.password.clone()))
-                            .collect(),
-                    ))
-                }),
+                registrar: registrar.clone(),
                 listen: config.sip.listen,
                 advertised_address,
                 user_agent: config.sip.user_agent.clone(),
@@ -186,6 +199,18 @@ impl Engine {
                     .with_context(|| format!("trunk '{}'", trunk.name))?;
                 registrations.push(state);
             }
+        }
+        if server {
+            let desk = AgentDesk::start(
+                &handler,
+                sip.clone(),
+                registrar,
+                &config,
+                store.clone(),
+                shutdown.child_token(),
+            )
+            .map_err(|reason| anyhow::anyhow!("agent queues: {reason}"))?;
+            desk_slot.set(desk).ok();
         }
         plans.watch(Duration::from_secs(2), shutdown.child_token());
         let campaigns = CampaignSupervisor::new(

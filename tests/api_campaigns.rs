@@ -48,6 +48,7 @@ async fn api_with_token(token: Option<&str>) -> Api {
     let router = app(ApiState {
         store: store.clone(),
         token: token.map(str::to_string),
+        desk: Default::default(),
     });
     Api {
         router,
@@ -394,6 +395,7 @@ async fn uploads_over_the_limit_get_413() {
         ApiState {
             store: api.store.clone(),
             token: None,
+            desk: Default::default(),
         },
         1024,
     );
@@ -663,7 +665,11 @@ async fn cross_site_browser_requests_are_refused() {
         switchboard::store::Store::open(&format!("sqlite://{}", dir.path().join("a.db").display()))
             .await
             .unwrap();
-    let app = switchboard::http::app(switchboard::http::ApiState { store, token: None });
+    let app = switchboard::http::app(switchboard::http::ApiState {
+        store,
+        token: None,
+        desk: Default::default(),
+    });
     let request = |origin: Option<&str>| {
         let mut builder = axum::http::Request::builder()
             .method("GET")

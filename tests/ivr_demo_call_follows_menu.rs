@@ -53,7 +53,8 @@ async fn demo_call_follows_the_menu_and_is_logged() {
         at - menu_started,
         menu_length
     );
-    // No agent queues yet: the plan's on_failure path tells the caller so.
+    // No agents are configured, so no queue can take the call: the plan's
+    // on_failure path tells the caller so.
     at = media
         .wait_for_prompt(&prompt("agents_unavailable"), at, PROMPT_WAIT)
         .await

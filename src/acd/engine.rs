@@ -231,6 +231,13 @@ impl Acd {
         self.actions.pop_front()
     }
 
+    /// Whether the agent serves the queue.
+    pub fn serves(&self, agent: &AgentId, queue: &str) -> bool {
+        self.queues
+            .get(queue)
+            .is_some_and(|q| q.members.contains(agent))
+    }
+
     /// Current state of an agent.
     pub fn agent_state(&self, agent: &AgentId) -> Option<&AgentState> {
         self.agents.get(agent).map(|a| &a.state)

@@ -63,6 +63,8 @@ pub struct MediaSession {
     packet: Vec<u8>,
     decoded: Vec<i16>,
     inband_digits: Vec<char>,
+    /// While bridged: the caller's decoded audio, waiting to be relayed.
+    relayed: Option<Vec<i16>>,
     pub packets_sent: u64,
     pub packets_received: u64,
 }
@@ -92,6 +94,7 @@ impl MediaSession {
             packet: Vec::with_capacity(12 + FRAME_SAMPLES),
             decoded: Vec::with_capacity(FRAME_SAMPLES * 2),
             inband_digits: Vec::new(),
+            relayed: None,
             packets_sent: 0,
             packets_received: 0,
         };
@@ -306,6 +309,14 @@ impl MediaSession {
         if packet.payload_type != self.payload_type {
             return;
         }
+        if let Some(relayed) = self.relayed.as_mut() {
+            // Bounded: a side that is never drained (the other is on hold)
+            // keeps at most a second.
+            if relayed.len() > 8000 {
+                relayed.clear();
+            }
+            g711::decode_into(self.codec, packet.payload, relayed);
+        }
         if self.inband.is_none()
             && self.recorder.is_none()
             && self.machine_detector.is_none()
@@ -336,6 +347,49 @@ impl MediaSession {
                 self.beep_detector = None;
                 events.push(MediaEvent::BeepEnded);
             }
+        }
+    }
+
+    /// Starts keeping the decoded incoming audio for a bridge
+    /// ([`MediaSession::take_relayed`]); prompts stop.
+    pub fn start_relay(&mut self) {
+        self.stop_playback();
+        self.relayed = Some(Vec::with_capacity(FRAME_SAMPLES * 2));
+    }
+
+    /// Moves the audio received since the last call into `out` (cleared first).
+    pub fn take_relayed(&mut self, out: &mut Vec<i16>) {
+        out.clear();
+        if let Some(relayed) = self.relayed.as_mut() {
+            std::mem::swap(relayed, out);
+        }
+    }
+
+    /// Sends audio from the other side of a bridge, in this side's codec
+    /// (PCMU/PCMA conversion happens here), with this side's own sequence
+    /// numbers, timestamps and SSRC.
+    pub async fn send_relayed(&mut self, samples: &[i16]) {
+        if samples.is_empty() {
+            return;
+        }
+        let count = samples.len() as u32;
+        match (self.remote, self.sending_allowed) {
+            (Some(remote), true) => {
+                self.frame.clear();
+                g711::encode_into(self.codec, samples, &mut self.frame);
+                let marker = std::mem::take(&mut self.start_of_talkspurt);
+                self.sender.next_packet(
+                    self.payload_type,
+                    &self.frame,
+                    count,
+                    marker,
+                    &mut self.packet,
+                );
+                if self.socket.send_to(&self.packet, remote).await.is_ok() {
+                    self.packets_sent += 1;
+                }
+            }
+            _ => self.sender.skip(count),
         }
     }
 

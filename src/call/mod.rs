@@ -3,8 +3,13 @@
 //! the media session and the dialplan session, and performs the dialplan's
 //! actions (the dialplan itself never does I/O).
 
+mod agents;
+mod bridge;
 pub mod media;
 mod originate;
+mod queue_wait;
+
+pub use agents::{AgentDesk, DeskSnapshot};
 
 pub use originate::{AmdOptions, AttemptReport, OriginateRequest};
 
@@ -45,12 +50,14 @@ pub struct CallSettings {
     pub answer_delay: Duration,
     pub recordings_dir: PathBuf,
     pub routes: BTreeMap<String, String>,
+    /// Base URL of the REST API (`http://127.0.0.1:8080`), for links in
+    /// agents' screen pops.
+    pub api_base: Option<String>,
 }
 
 /// Accepts or refuses new INVITEs and runs accepted calls.
 pub struct CallEngine {
     shared: Arc<CallEngineShared>,
-    next_port: AtomicU16,
 }
 
 impl CallEngine {
@@ -75,8 +82,9 @@ impl CallEngine {
                 active: Arc::new(AtomicUsize::new(0)),
                 shutdown,
                 opt_out: std::sync::OnceLock::new(),
+                desk: std::sync::OnceLock::new(),
+                next_port: AtomicU16::new(first_port),
             }),
-            next_port: AtomicU16::new(first_port),
         }
     }
 
@@ -90,10 +98,25 @@ impl CallEngine {
         self.shared.active.load(Ordering::Relaxed)
     }
 
+    /// Connects agent queues (once; later calls are ignored).
+    pub(crate) fn set_desk(&self, desk: agents::DeskHandle) {
+        self.shared.desk.set(desk).ok();
+    }
+
+    pub(crate) fn shared(&self) -> Arc<CallEngineShared> {
+        self.shared.clone()
+    }
+
+    async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
+        self.shared.bind_rtp_socket().await
+    }
+}
+
+impl CallEngineShared {
     /// Binds an even RTP port in the configured range (RFC 3550 §11: RTP on
     /// even ports). The kernel tells us which are free; no bookkeeping.
-    async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
-        let settings = &self.shared.settings;
+    pub(crate) async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
+        let settings = &self.settings;
         let (min, max) = (settings.rtp_port_min, settings.rtp_port_max);
         let slots = (u32::from(max) - u32::from(min)) / 2 + 1;
         for _ in 0..slots.min(4096) {
@@ -146,7 +169,7 @@ struct Prepared {
 }
 
 /// What a running call needs from the engine (cheap to share).
-struct CallEngineShared {
+pub(crate) struct CallEngineShared {
     settings: CallSettings,
     plans: Arc<PlanRegistry>,
     prompts: Arc<PromptLibrary>,
@@ -155,6 +178,8 @@ struct CallEngineShared {
     active: Arc<AtomicUsize>,
     shutdown: CancellationToken,
     opt_out: std::sync::OnceLock<OptOutHandler>,
+    desk: std::sync::OnceLock<agents::DeskHandle>,
+    next_port: AtomicU16,
 }
 
 /// Called with the other party's E.164 number the moment a call reaches a
@@ -415,10 +440,56 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         media: &mut media,
         http_sender: &http_sender,
         recording_path: &mut recording_path,
+        queue_request: None,
     };
     driver.perform_all(&leg, &mut session, &mut ending).await;
 
     while ending.is_none() {
+        if let Some(queue) = driver.queue_request.take() {
+            let caller = queue_wait::Caller {
+                id: &id,
+                leg: &mut leg,
+                media: &mut *driver.media,
+                socket: &socket,
+                current: &mut current,
+                local_port,
+                session_id,
+                session_version: &mut session_version,
+                number: &remote_number,
+            };
+            let log = |kind: &str, detail: &str| {
+                engine.call_log.event(
+                    &id,
+                    CallEvent {
+                        at: Utc::now(),
+                        kind: kind.to_string(),
+                        node: None,
+                        detail: detail.to_string(),
+                    },
+                )
+            };
+            match queue_wait::wait_in_queue(engine, caller, &queue, &session, &log).await {
+                queue_wait::WaitEnd::Outcome(outcome) => {
+                    session.handle_event(Event::QueueResult(outcome), Utc::now());
+                    driver.perform_all(&leg, &mut session, &mut ending).await;
+                }
+                queue_wait::WaitEnd::Over {
+                    ending: over,
+                    outcome,
+                    recording,
+                } => {
+                    let event = outcome.map_or(Event::CallerHangup, Event::QueueResult);
+                    session.handle_event(event, Utc::now());
+                    if recording.is_some() {
+                        *driver.recording_path = recording;
+                    }
+                    ending = Some(over);
+                    let mut ignore = None;
+                    driver.perform_all(&leg, &mut session, &mut ignore).await;
+                }
+            }
+            continue;
+        }
         let deadline = session.poll_timeout().map(|at| {
             let wait = (at - Utc::now()).to_std().unwrap_or_default();
             tokio::time::Instant::now() + wait
@@ -498,26 +569,9 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
                         }
                     }
                     Some(LegEvent::Reoffer { body, responder }) => {
-                        let outcome = (!body.iter().all(u8::is_ascii_whitespace)).then(|| negotiate_body(&body));
-                        match outcome {
-                            Some(Ok(renegotiated)) => {
-                                driver.media.apply_offer(&renegotiated, Instant::now());
-                                session_version += 1;
-                                let answer = sdp::build_answer(&renegotiated, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
-                                current = renegotiated;
-                                info!(hold = driver.media.on_hold(), "re-INVITE accepted");
-                                driver.log_event("hold", None, if driver.media.on_hold() { "on hold" } else { "resumed" });
-                                responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
-                            }
-                            Some(Err((status, reason))) => {
-                                info!(status, %reason, "re-INVITE refused; call continues");
-                                responder.respond(status, None, None).await;
-                            }
-                            None => {
-                                // No offer: answer with our current session (RFC 3264 §8).
-                                let answer = sdp::build_answer(&current, engine.settings.advertised_address, local_port, session_id, session_version, Direction::SendRecv);
-                                responder.respond(200, Some("application/sdp"), Some(answer.into_bytes())).await;
-                            }
+                        let mut side = MediaSide { media: driver.media, current: &mut current, local_port, session_id, session_version: &mut session_version };
+                        if let Some(hold) = side.reoffer(engine, &body, responder).await {
+                            driver.log_event("hold", None, if hold { "on hold" } else { "resumed" });
                         }
                     }
                     Some(LegEvent::Other { method, responder }) => {
@@ -606,6 +660,69 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
     };
     engine.call_log.call_ended(&id, end.clone());
     end
+}
+
+/// One side's media and SDP state, for answering its re-INVITEs.
+pub(crate) struct MediaSide<'a> {
+    pub media: &'a mut MediaSession,
+    pub current: &'a mut Negotiated,
+    pub local_port: u16,
+    pub session_id: u64,
+    pub session_version: &'a mut u64,
+}
+
+impl MediaSide<'_> {
+    /// Answers a re-INVITE (hold, resume, new address or codec). Returns the
+    /// new hold state when the offer was taken.
+    pub async fn reoffer(
+        &mut self,
+        engine: &CallEngineShared,
+        body: &[u8],
+        responder: crate::sip::Responder,
+    ) -> Option<bool> {
+        let outcome = (!body.iter().all(u8::is_ascii_whitespace)).then(|| negotiate_body(body));
+        let address = engine.settings.advertised_address;
+        match outcome {
+            Some(Ok(renegotiated)) => {
+                self.media.apply_offer(&renegotiated, Instant::now());
+                *self.session_version += 1;
+                let answer = sdp::build_answer(
+                    &renegotiated,
+                    address,
+                    self.local_port,
+                    self.session_id,
+                    *self.session_version,
+                    Direction::SendRecv,
+                );
+                *self.current = renegotiated;
+                info!(hold = self.media.on_hold(), "re-INVITE accepted");
+                responder
+                    .respond(200, Some("application/sdp"), Some(answer.into_bytes()))
+                    .await;
+                Some(self.media.on_hold())
+            }
+            Some(Err((status, reason))) => {
+                info!(status, %reason, "re-INVITE refused; call continues");
+                responder.respond(status, None, None).await;
+                None
+            }
+            None => {
+                // No offer: answer with our current session (RFC 3264 §8).
+                let answer = sdp::build_answer(
+                    self.current,
+                    address,
+                    self.local_port,
+                    self.session_id,
+                    *self.session_version,
+                    Direction::SendRecv,
+                );
+                responder
+                    .respond(200, Some("application/sdp"), Some(answer.into_bytes()))
+                    .await;
+                None
+            }
+        }
+    }
 }
 
 struct ActiveGuard(Arc<AtomicUsize>);
@@ -705,6 +822,8 @@ struct Driver<'a> {
     media: &'a mut MediaSession,
     http_sender: &'a mpsc::Sender<Result<BTreeMap<String, String>, String>>,
     recording_path: &'a mut Option<String>,
+    /// A queue the dialplan sent the call to; the call loop waits in it.
+    queue_request: Option<String>,
 }
 
 impl Driver<'_> {
@@ -897,10 +1016,8 @@ impl Driver<'_> {
                         }
                         TransferTarget::Queue(queue) => {
                             self.log_event("transfer", None, &format!("queue {queue}"));
-                            Event::TransferResult {
-                                connected: false,
-                                reason: "agent queues are not available in this version".into(),
-                            }
+                            self.queue_request = Some(queue.clone());
+                            continue;
                         }
                     };
                     let connected = matches!(

@@ -94,7 +94,22 @@ pub enum Event {
         connected: bool,
         reason: String,
     },
+    /// How waiting in an agent queue ended (after `Transfer` to a queue).
+    QueueResult(QueueOutcome),
     CallerHangup,
+}
+
+/// How a call's time in an agent queue ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueOutcome {
+    /// Talked to this agent; the conversation is over.
+    Connected { agent: String },
+    /// The caller asked to be called back (and keeps its place).
+    CallbackRequested,
+    /// Waited the queue's longest wait.
+    TimedOut,
+    /// No agent could take it (none logged in, unknown queue, ...).
+    Unavailable(String),
 }
 
 /// Where a transfer goes.
@@ -346,6 +361,7 @@ impl Session {
             Event::TransferResult { connected, reason } => {
                 self.on_transfer_result(connected, reason)
             }
+            Event::QueueResult(outcome) => self.on_queue_result(outcome),
             Event::CallerHangup => {
                 self.log(TimelineKind::Hangup, "caller hung up".to_string());
                 self.finish("caller_hangup");
@@ -1016,6 +1032,44 @@ impl Session {
         match self.plan.node(&self.current) {
             Some(Node::Transfer(transfer)) => Some(transfer.on_failure.clone()),
             _ => None,
+        }
+    }
+
+    fn on_queue_result(&mut self, outcome: QueueOutcome) -> Option<String> {
+        if !matches!(self.phase, Phase::Transferring) {
+            return None;
+        }
+        self.phase = Phase::Idle;
+        let Some(Node::Transfer(transfer)) = self.plan.node(&self.current) else {
+            return None;
+        };
+        let (on_failure, on_timeout, on_callback) = (
+            transfer.on_failure.clone(),
+            transfer.on_timeout.clone(),
+            transfer.on_callback.clone(),
+        );
+        match outcome {
+            QueueOutcome::Connected { agent } => {
+                self.set_variable("agent", agent.clone());
+                self.log(TimelineKind::Transfer, format!("talked to agent {agent}"));
+                self.finish("agent");
+                None
+            }
+            QueueOutcome::CallbackRequested => {
+                self.log(TimelineKind::Transfer, "callback requested".to_string());
+                if on_callback.is_none() {
+                    self.finish("callback_requested");
+                }
+                on_callback
+            }
+            QueueOutcome::TimedOut => {
+                self.log(TimelineKind::Transfer, "waited too long".to_string());
+                Some(on_timeout.unwrap_or(on_failure))
+            }
+            QueueOutcome::Unavailable(reason) => {
+                self.log(TimelineKind::Transfer, format!("no agent: {reason}"));
+                Some(on_failure)
+            }
         }
     }
 

@@ -19,8 +19,8 @@ pub mod template;
 pub mod validate;
 
 pub use interpreter::{
-    Action, CallInfo, Event, PromptRef, RecordingEndReason, Session, TimelineEntry, TimelineKind,
-    Timestamp, TransferTarget,
+    Action, CallInfo, Event, PromptRef, QueueOutcome, RecordingEndReason, Session, TimelineEntry,
+    TimelineKind, Timestamp, TransferTarget,
 };
 pub use model::Node;
 pub use plan::Dialplan;

@@ -118,7 +118,9 @@
 //! prompts = ["transfer_wait"]   # optional, played before transferring
 //! target = "sip:support@127.0.0.1:5070"   # a SIP URI (sip: or sips:) ...
 //! # queue = "support"           # ... or an agent queue name (exactly one of the two)
-//! on_failure = "agents_unavailable"  # required
+//! on_failure = "agents_unavailable"  # required: refused, or no agent logged in to the queue
+//! on_timeout = "voicemail"      # queue only, optional: waited the queue's max_wait (default on_failure)
+//! on_callback = "callback_bye"  # queue only, optional: asked for a callback (default: hang up)
 //!
 //! [nodes.goodbye]
 //! type = "hangup"
@@ -330,6 +332,12 @@ pub struct TransferNode {
     pub target: Option<String>,
     pub queue: Option<String>,
     pub on_failure: String,
+    /// Queue only: where a caller who waited the queue's `max_wait` goes
+    /// (e.g. a voicemail `record` node). Default: `on_failure`.
+    pub on_timeout: Option<String>,
+    /// Queue only: where a caller who asked to be called back goes. Default:
+    /// the call ends with outcome `callback_requested`.
+    pub on_callback: Option<String>,
     pub log: Option<String>,
 }
 
@@ -425,7 +433,15 @@ impl Node {
                 targets.push(("on_error".into(), &node.on_error));
             }
             Node::Record(node) => targets.push(("next".into(), &node.next)),
-            Node::Transfer(node) => targets.push(("on_failure".into(), &node.on_failure)),
+            Node::Transfer(node) => {
+                targets.push(("on_failure".into(), &node.on_failure));
+                if let Some(target) = &node.on_timeout {
+                    targets.push(("on_timeout".into(), target));
+                }
+                if let Some(target) = &node.on_callback {
+                    targets.push(("on_callback".into(), target));
+                }
+            }
             Node::Hangup(_) => {}
         }
         targets

@@ -571,6 +571,12 @@ impl Checker {
                     "has neither target nor queue; give exactly one".to_string(),
                 ),
                 (Some(target), None) => {
+                    if transfer.on_timeout.is_some() || transfer.on_callback.is_some() {
+                        self.node_error(
+                            name,
+                            "on_timeout and on_callback only apply to a queue".to_string(),
+                        );
+                    }
                     let lower = target.to_ascii_lowercase();
                     if !lower.starts_with("sip:") && !lower.starts_with("sips:") {
                         self.node_error(

@@ -7,6 +7,7 @@
 //! (`crate::campaign_cli`), so both behave alike. axum's types stay inside
 //! this module.
 
+mod agents;
 mod campaigns;
 mod dnc;
 mod error;
@@ -35,6 +36,8 @@ pub struct ApiState {
     pub store: Store,
     /// When set, every route except `/api/health` needs `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// Agent queues, once the engine has started them.
+    pub desk: std::sync::Arc<std::sync::OnceLock<crate::call::AgentDesk>>,
 }
 
 /// The API with the default upload limit ([`MAX_UPLOAD_BYTES`]).
@@ -60,6 +63,8 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
         .route("/api/campaigns/{name}/resume", post(campaigns::resume))
         .route("/api/campaigns/{name}/stop", post(campaigns::stop))
         .route("/api/campaigns/{name}/export", get(campaigns::export))
+        .route("/api/agents", get(agents::agents))
+        .route("/api/queues", get(agents::queues))
         .route(
             "/api/dnc/{number}",
             get(dnc::check).put(dnc::add).delete(dnc::remove),

@@ -101,3 +101,117 @@ impl Recorder {
         Ok(duration_ms)
     }
 }
+
+/// Records a bridged call as stereo WAV: the caller on the left channel, the
+/// agent on the right. Each side's audio waits in its own buffer until
+/// [`StereoRecorder::tick`] writes one 20 ms frame of both, so the channels
+/// stay aligned in time even when one side sends nothing (muted, on hold):
+/// the missing side is written as silence.
+pub struct StereoRecorder {
+    writer: hound::WavWriter<BufWriter<File>>,
+    path: PathBuf,
+    left: std::collections::VecDeque<i16>,
+    right: std::collections::VecDeque<i16>,
+    frames_written: u64,
+}
+
+/// Audio kept per side before the oldest is dropped (a side sending faster
+/// than real time cannot grow memory or drift the channels apart).
+const STEREO_BUFFER_LIMIT: usize = 1600;
+
+impl StereoRecorder {
+    pub fn create(path: &Path) -> std::io::Result<StereoRecorder> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec).map_err(std::io::Error::other)?;
+        Ok(StereoRecorder {
+            writer,
+            path: path.to_path_buf(),
+            left: Default::default(),
+            right: Default::default(),
+            frames_written: 0,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Caller audio.
+    pub fn push_left(&mut self, samples: &[i16]) {
+        push_bounded(&mut self.left, samples);
+    }
+
+    /// Agent audio.
+    pub fn push_right(&mut self, samples: &[i16]) {
+        push_bounded(&mut self.right, samples);
+    }
+
+    /// Writes `frames` stereo frames (one per 1/8000 s that passed), taking
+    /// what each side has and silence for the rest.
+    pub fn tick(&mut self, frames: usize) -> std::io::Result<()> {
+        for _ in 0..frames {
+            let left = self.left.pop_front().unwrap_or(0);
+            let right = self.right.pop_front().unwrap_or(0);
+            self.writer
+                .write_sample(left)
+                .and_then(|()| self.writer.write_sample(right))
+                .map_err(std::io::Error::other)?;
+        }
+        self.frames_written += frames as u64;
+        Ok(())
+    }
+
+    /// Writes what is still buffered, closes the file and returns its length
+    /// in milliseconds.
+    pub fn finish(mut self) -> std::io::Result<u64> {
+        let remaining = self.left.len().max(self.right.len());
+        self.tick(remaining)?;
+        let duration_ms = self.frames_written * 1000 / u64::from(SAMPLE_RATE);
+        self.writer.finalize().map_err(std::io::Error::other)?;
+        Ok(duration_ms)
+    }
+}
+
+fn push_bounded(buffer: &mut std::collections::VecDeque<i16>, samples: &[i16]) {
+    buffer.extend(samples.iter().copied());
+    let excess = buffer.len().saturating_sub(STEREO_BUFFER_LIMIT);
+    buffer.drain(..excess);
+}
+
+#[cfg(test)]
+mod stereo_tests {
+    use super::*;
+
+    #[test]
+    fn channels_stay_aligned_and_missing_audio_is_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bridge.wav");
+        let mut recorder = StereoRecorder::create(&path).unwrap();
+        recorder.push_left(&[100; 160]);
+        recorder.tick(160).unwrap();
+        recorder.push_right(&[-200; 160]);
+        recorder.tick(160).unwrap();
+        // One side much faster than time: only the newest 200 ms is kept.
+        recorder.push_left(&[7; 5000]);
+        let duration = recorder.finish().unwrap();
+        let mut reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec().channels, 2);
+        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        let (left, right): (Vec<i16>, Vec<i16>) =
+            samples.chunks(2).map(|frame| (frame[0], frame[1])).unzip();
+        assert_eq!(&left[..160], &[100; 160]);
+        assert_eq!(&right[..160], &[0; 160]);
+        assert_eq!(&left[160..320], &[0; 160]);
+        assert_eq!(&right[160..320], &[-200; 160]);
+        assert_eq!(left.len(), 320 + STEREO_BUFFER_LIMIT);
+        assert_eq!(duration, (320 + STEREO_BUFFER_LIMIT as u64) * 1000 / 8000);
+    }
+}

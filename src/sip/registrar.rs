@@ -35,6 +35,8 @@ pub struct Registrar {
     lockout: Mutex<Lockout>,
     bindings: Mutex<HashMap<String, Binding>>,
     epoch: Instant,
+    /// Woken on every registration and unregistration.
+    changed: tokio::sync::Notify,
 }
 
 fn now_secs() -> u64 {
@@ -58,6 +60,7 @@ impl Registrar {
             )),
             bindings: Mutex::new(HashMap::new()),
             epoch: Instant::now(),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -68,6 +71,11 @@ impl Registrar {
             .get(agent)
             .filter(|binding| binding.expires_at > Instant::now())
             .map(|binding| binding.contact.clone())
+    }
+
+    /// Resolves after the next registration or unregistration (one waiter).
+    pub async fn changed(&self) {
+        self.changed.notified().await
     }
 
     /// Every live binding.
@@ -163,6 +171,7 @@ impl Registrar {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&agent);
             info!(agent = %agent, "agent unregistered");
+            self.changed.notify_one();
             return reply(transaction, StatusCode::OK, vec![]).await;
         }
         if expires < MIN_EXPIRES {
@@ -185,6 +194,7 @@ impl Registrar {
                 },
             );
         info!(agent = %agent, expires = granted, "agent registered");
+        self.changed.notify_one();
         reply(
             transaction,
             StatusCode::OK,

@@ -16,7 +16,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{FromRow, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+mod agents;
 mod campaigns;
+
+pub use agents::{AgentEventRow, AgentFigures, QueueCallEnd, QueueFigures};
 
 pub use campaigns::{
     AttemptRecord, AttemptResult, CampaignCounts, CampaignRecord, LeadRecord, NewLead, Recovery,

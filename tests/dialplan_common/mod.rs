@@ -72,6 +72,8 @@ pub fn hotline_prompt_names() -> Vec<String> {
         "lookup_failed",
         "transfer_wait",
         "agents_unavailable",
+        "voicemail_intro",
+        "callback_confirm",
         "survey",
         "survey_invalid",
         "survey_thanks",

@@ -1,0 +1,1168 @@
+//! The agent desk: drives the pure ACD ([`crate::acd`]) with real time,
+//! real registrations and real calls. One task owns the [`Acd`]; callers
+//! waiting in a queue, agents' phones being rung and callbacks being placed
+//! talk to it through one channel, so every decision is taken in order.
+//!
+//! - Agent presence follows SIP registration: a phone that registers logs
+//!   its agent in; an unregistration or an expired binding logs it out
+//!   (deferred to the end of a call in progress).
+//! - An offer is an INVITE to the agent's registered contact, carrying the
+//!   caller's data as `X-Switchboard-*` headers and a `Call-Info` URL (the
+//!   screen pop for SIP phones). Ring timeout and no-answer come from the ACD.
+//! - A connected call is handed to the caller's task, which bridges the legs.
+//! - A callback reserves an agent, rings the agent, then dials the customer
+//!   through a trunk and bridges them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn, Instrument};
+
+use super::bridge::{self, Party};
+use super::media::MediaSession;
+use super::{negotiate_body, CallEngine, CallEngineShared};
+use crate::acd::{
+    Acd, AcdConfig, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo, ChangeReason,
+    Event, OverflowTarget, QueueConfig, Strategy,
+};
+use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
+use crate::media::sdp::{self, Direction, LocalMediaConfig};
+use crate::pii::Masked;
+use crate::sip::{DialProgress, DialRequest, Registrar, SipServer};
+use crate::store::{AgentEventRow, CallEnd, NewCall, QueueCallEnd, Store};
+
+/// What the desk tells a waiting caller's task.
+pub(crate) enum Notice {
+    /// Announce position and estimated wait.
+    Position {
+        position: usize,
+        estimated_wait: Duration,
+    },
+    /// An agent answered: bridge to this leg.
+    Connect { agent: String, party: Box<Party> },
+    /// The call waited too long and left the queue.
+    Overflow(OverflowTarget),
+    /// The call moved to another queue (overflow).
+    MovedTo(String),
+    /// No agent can take the call.
+    Unavailable(String),
+}
+
+/// A caller waiting in a queue, as the desk sees it.
+pub(crate) struct Waiting {
+    pub notices: mpsc::UnboundedSender<Notice>,
+    /// The screen pop: SIP headers for the agent's INVITE.
+    pub screen: Vec<(String, String)>,
+    /// The caller's number (From user), shown on the agent's phone.
+    pub caller_number: String,
+    pub entered_at: DateTime<Utc>,
+}
+
+/// Messages to the desk.
+pub(crate) enum Command {
+    Enqueue {
+        call: String,
+        queue: String,
+        priority: u8,
+        /// Enqueue as a callback (the caller has already left the line).
+        callback: bool,
+        caller: Waiting,
+    },
+    /// The caller left the queue (hung up, timed out, ...) or the bridged
+    /// call ended.
+    Left { call: String, end: QueueCallEnd },
+    /// The caller asked to be called back at `number`; it keeps its place.
+    Callback { call: String, number: String },
+    OfferResult {
+        call: CallId,
+        agent: AgentId,
+        result: Result<Box<Party>, String>,
+    },
+    /// The agent answered a callback: may the customer be dialled?
+    CallbackAnswered {
+        call: CallId,
+        agent: AgentId,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
+}
+
+/// The desk's handle, held by every call.
+#[derive(Clone)]
+pub(crate) struct DeskHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    queues: Arc<BTreeMap<String, QueueSettings>>,
+}
+
+impl DeskHandle {
+    pub fn queue(&self, name: &str) -> Option<&QueueSettings> {
+        self.queues.get(name)
+    }
+
+    /// False when the desk has stopped (shutdown).
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+}
+
+/// What the desk looks like now (for the API and live displays).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeskSnapshot {
+    pub agents: Vec<AgentView>,
+    pub queues: Vec<QueueView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    /// logged_out | available | ringing | on_call | wrap_up | paused
+    pub state: String,
+    /// The call being offered or talked, or the pause reason.
+    pub detail: Option<String>,
+    pub registered: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueView {
+    pub name: String,
+    pub waiting: usize,
+    pub agents_logged_in: usize,
+    pub agents_available: usize,
+}
+
+/// Agent queues, running.
+#[derive(Clone)]
+pub struct AgentDesk {
+    handle: DeskHandle,
+    snapshot: Arc<RwLock<DeskSnapshot>>,
+}
+
+impl AgentDesk {
+    /// Builds the ACD from the config and starts the desk task. Errors name
+    /// the queue or agent at fault.
+    pub fn start(
+        engine: &CallEngine,
+        sip: Arc<SipServer>,
+        registrar: Option<Arc<Registrar>>,
+        config: &Config,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<AgentDesk, String> {
+        let queues: BTreeMap<String, QueueSettings> = config
+            .all_queues()
+            .into_iter()
+            .map(|queue| (queue.name.clone(), queue))
+            .collect();
+        let mut acd = Acd::new(AcdConfig::default());
+        for queue in queues.values() {
+            acd.add_queue(queue_config(queue)?)
+                .map_err(|error| format!("queue '{}': {error}", queue.name))?;
+        }
+        let mut names = BTreeMap::new();
+        for agent in &config.agents {
+            let mut cfg = AgentConfig::new(agent.id.as_str(), agent.name.as_str());
+            for (skill, level) in &agent.skills {
+                cfg = cfg.skill(skill.as_str(), *level);
+            }
+            for queue in &agent.queues {
+                cfg = cfg.queue(queue.as_str());
+            }
+            acd.add_agent(cfg)
+                .map_err(|error| format!("agent '{}': {error}", agent.id))?;
+            names.insert(AgentId::from(agent.id.as_str()), agent.name.clone());
+        }
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let queues = Arc::new(queues);
+        let snapshot = Arc::new(RwLock::new(DeskSnapshot::default()));
+        let (records, record_receiver) = mpsc::unbounded_channel();
+        tokio::spawn(write_records(store, record_receiver));
+        let desk = Desk {
+            acd,
+            epoch: Instant::now(),
+            engine: engine.shared(),
+            sip,
+            registrar,
+            queues: queues.clone(),
+            trunks: config.trunks.clone(),
+            names,
+            callers: HashMap::new(),
+            callbacks: HashMap::new(),
+            placing: Default::default(),
+            offers: HashMap::new(),
+            answered: HashMap::new(),
+            registered: BTreeSet::new(),
+            commands: commands.clone(),
+            records,
+            snapshot: snapshot.clone(),
+            shutdown,
+        };
+        tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
+        let handle = DeskHandle { commands, queues };
+        engine.set_desk(handle.clone());
+        Ok(AgentDesk { handle, snapshot })
+    }
+
+    /// Agents' states and queues' lengths, as of the last change.
+    pub fn snapshot(&self) -> DeskSnapshot {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Whether the desk still runs.
+    pub fn is_running(&self) -> bool {
+        !self.handle.commands.is_closed()
+    }
+}
+
+fn queue_config(queue: &QueueSettings) -> Result<QueueConfig, String> {
+    let strategy = match queue.strategy {
+        QueueStrategy::LongestIdle => Strategy::LongestIdle,
+        QueueStrategy::RoundRobin => Strategy::RoundRobin,
+        QueueStrategy::RingAll => Strategy::RingAll,
+        QueueStrategy::FewestCalls => Strategy::FewestCalls,
+        QueueStrategy::Skills => Strategy::SkillsWithPriority,
+    };
+    let mut cfg = QueueConfig::new(queue.name.as_str(), strategy)
+        .ring_timeout(Duration::from_secs(queue.ring_timeout_secs))
+        .wrap_up(Duration::from_secs(queue.wrap_up_secs))
+        .pause_on_no_answer(queue.pause_on_no_answer);
+    if let Some(max_wait) = queue.max_wait_secs {
+        cfg = cfg.overflow_after(
+            Duration::from_secs(max_wait),
+            queue
+                .overflow_target()
+                .map_err(|error| format!("queue '{}': {error}", queue.name))?,
+        );
+    }
+    if queue.announce_every_secs > 0 {
+        cfg = cfg.announce_every(Duration::from_secs(queue.announce_every_secs));
+    }
+    if let Some((skill, level)) = queue
+        .skill()
+        .map_err(|error| format!("queue '{}': {error}", queue.name))?
+    {
+        cfg = cfg.require_skill(skill, level);
+    }
+    Ok(cfg)
+}
+
+/// A callback waiting for (or being placed with) an agent.
+#[derive(Clone)]
+struct CallbackInfo {
+    number: String,
+    queue: String,
+    screen: Vec<(String, String)>,
+}
+
+enum Record {
+    AgentEvent(AgentEventRow),
+    Entered {
+        call: String,
+        queue: String,
+        at: DateTime<Utc>,
+    },
+    Connected {
+        call: String,
+        agent: String,
+        at: DateTime<Utc>,
+    },
+    Left {
+        call: String,
+        end: QueueCallEnd,
+    },
+}
+
+/// Writes desk records in order, off the desk task.
+async fn write_records(store: Store, mut records: mpsc::UnboundedReceiver<Record>) {
+    while let Some(record) = records.recv().await {
+        let result = match &record {
+            Record::AgentEvent(row) => store.record_agent_event(row).await,
+            Record::Entered { call, queue, at } => store.queue_call_entered(call, queue, *at).await,
+            Record::Connected { call, agent, at } => {
+                store.queue_call_connected(call, agent, *at).await
+            }
+            Record::Left { call, end } => store.queue_call_left(call, end).await,
+        };
+        if let Err(error) = result {
+            warn!(%error, "could not record a queue or agent event");
+        }
+    }
+}
+
+struct Desk {
+    acd: Acd,
+    epoch: Instant,
+    engine: Arc<CallEngineShared>,
+    sip: Arc<SipServer>,
+    registrar: Option<Arc<Registrar>>,
+    queues: Arc<BTreeMap<String, QueueSettings>>,
+    trunks: Vec<TrunkConfig>,
+    names: BTreeMap<AgentId, String>,
+    callers: HashMap<CallId, Waiting>,
+    callbacks: HashMap<CallId, CallbackInfo>,
+    /// Callbacks whose agent answered and whose customer is being dialled
+    /// or talked to.
+    placing: std::collections::HashSet<CallId>,
+    /// Agents' phones being rung, by call and agent.
+    offers: HashMap<(CallId, AgentId), CancellationToken>,
+    /// An agent's answered leg, between `AgentAnswered` and `Connect`.
+    answered: HashMap<CallId, (AgentId, Box<Party>)>,
+    registered: BTreeSet<AgentId>,
+    commands: mpsc::UnboundedSender<Command>,
+    records: mpsc::UnboundedSender<Record>,
+    snapshot: Arc<RwLock<DeskSnapshot>>,
+    shutdown: CancellationToken,
+}
+
+fn state_name(state: &AgentState) -> &'static str {
+    match state {
+        AgentState::LoggedOut => "logged_out",
+        AgentState::Available { .. } => "available",
+        AgentState::Ringing { .. } => "ringing",
+        AgentState::OnCall { .. } => "on_call",
+        AgentState::WrapUp { .. } => "wrap_up",
+        AgentState::Paused { .. } => "paused",
+    }
+}
+
+fn state_detail(state: &AgentState) -> Option<String> {
+    match state {
+        AgentState::Ringing { call, .. } | AgentState::OnCall { call } => Some(call.to_string()),
+        AgentState::Paused { reason } => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+fn reason_name(reason: ChangeReason) -> &'static str {
+    match reason {
+        ChangeReason::Login => "login",
+        ChangeReason::Logout => "logout",
+        ChangeReason::RegistrationLost => "registration_lost",
+        ChangeReason::Pause => "pause",
+        ChangeReason::Unpause => "unpause",
+        ChangeReason::Offered => "offered",
+        ChangeReason::CallbackReserved => "callback_reserved",
+        ChangeReason::Answered => "answered",
+        ChangeReason::NoAnswer => "no_answer",
+        ChangeReason::OfferCancelled => "offer_cancelled",
+        ChangeReason::CallEnded => "call_ended",
+        ChangeReason::WrapUpElapsed => "wrap_up_elapsed",
+        ChangeReason::WrapUpDone => "wrap_up_done",
+    }
+}
+
+impl Desk {
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn feed(&mut self, event: Event) -> bool {
+        let now = self.now();
+        match self.acd.handle(event.clone(), now) {
+            Ok(()) => true,
+            Err(error) => {
+                debug!(%error, ?event, "ACD ignored an event");
+                false
+            }
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut reconcile = tokio::time::interval(Duration::from_secs(1));
+        reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let registrar = self.registrar.clone();
+        info!(
+            queues = self.queues.len(),
+            agents = self.names.len(),
+            "agent desk running"
+        );
+        loop {
+            let deadline = self
+                .acd
+                .poll_timeout()
+                .map(|at| tokio::time::Instant::from_std(self.epoch + at));
+            let timer = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let registration_changed = async {
+                match &registrar {
+                    Some(registrar) => registrar.changed().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+                _ = registration_changed => self.reconcile_registrations(),
+                _ = reconcile.tick() => self.reconcile_registrations(),
+                _ = timer => {
+                    let now = self.now();
+                    self.acd.handle_timeout(now);
+                }
+                _ = self.shutdown.cancelled() => break,
+            }
+            self.perform_actions();
+            self.publish();
+        }
+        for token in self.offers.values() {
+            token.cancel();
+        }
+        info!("agent desk stopped");
+    }
+
+    /// Logs agents in and out as their phones' registrations come and go.
+    fn reconcile_registrations(&mut self) {
+        let Some(registrar) = &self.registrar else {
+            return;
+        };
+        let live: BTreeSet<AgentId> = registrar
+            .bindings()
+            .into_iter()
+            .map(|(agent, _)| AgentId::from(agent.as_str()))
+            .filter(|agent| self.names.contains_key(agent))
+            .collect();
+        let arrived: Vec<AgentId> = live.difference(&self.registered).cloned().collect();
+        let gone: Vec<AgentId> = self.registered.difference(&live).cloned().collect();
+        self.registered = live;
+        for agent in arrived {
+            info!(agent = %agent, "agent phone registered: logging in");
+            self.feed(Event::AgentLogin { agent });
+        }
+        for agent in gone {
+            info!(agent = %agent, "agent phone registration gone: logging out");
+            self.feed(Event::AgentRegistrationLost { agent });
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Enqueue {
+                call,
+                queue,
+                priority,
+                callback: true,
+                caller,
+            } => {
+                // Taken even while nobody is logged in: it waits for an agent.
+                let call_id = CallId::from(call.as_str());
+                let info = CallInfo::new(call_id.clone(), queue.as_str())
+                    .priority(priority)
+                    .callback();
+                if self.queues.contains_key(&queue) && self.feed(Event::CallEnqueued(info)) {
+                    info!(call = %call, queue = %queue, number = %Masked(&caller.caller_number), "callback queued");
+                    let mut screen = caller.screen;
+                    screen.push(("X-Switchboard-Callback".into(), "yes".into()));
+                    self.callbacks.insert(
+                        call_id,
+                        CallbackInfo {
+                            number: caller.caller_number,
+                            queue,
+                            screen,
+                        },
+                    );
+                } else {
+                    warn!(call = %call, queue = %queue, "callback could not be queued");
+                }
+            }
+            Command::Enqueue {
+                call,
+                queue,
+                priority,
+                callback: false,
+                caller,
+            } => {
+                let call_id = CallId::from(call.as_str());
+                let staffed = self.acd.agents().any(|(agent, state)| {
+                    state.is_logged_in()
+                        && !matches!(state, AgentState::Paused { .. })
+                        && self.acd.serves(agent, &queue)
+                });
+                if !self.queues.contains_key(&queue) {
+                    caller
+                        .notices
+                        .send(Notice::Unavailable(format!("no queue is named '{queue}'")))
+                        .ok();
+                    return;
+                }
+                self.records
+                    .send(Record::Entered {
+                        call: call.clone(),
+                        queue: queue.clone(),
+                        at: caller.entered_at,
+                    })
+                    .ok();
+                if !staffed {
+                    caller
+                        .notices
+                        .send(Notice::Unavailable("no agent is logged in".into()))
+                        .ok();
+                    return;
+                }
+                info!(call = %call, queue = %queue, priority, "call queued");
+                self.callers.insert(call_id.clone(), caller);
+                let info = CallInfo::new(call_id.clone(), queue.as_str()).priority(priority);
+                if !self.feed(Event::CallEnqueued(info)) {
+                    if let Some(caller) = self.callers.remove(&call_id) {
+                        caller
+                            .notices
+                            .send(Notice::Unavailable("the queue refused the call".into()))
+                            .ok();
+                    }
+                }
+            }
+            Command::Left { call, end } => {
+                let call_id = CallId::from(call.as_str());
+                self.callers.remove(&call_id);
+                self.callbacks.remove(&call_id);
+                self.placing.remove(&call_id);
+                let event = if end.result == "answered" {
+                    Event::CallEnded {
+                        call: call_id.clone(),
+                    }
+                } else {
+                    Event::CallAbandoned {
+                        call: call_id.clone(),
+                    }
+                };
+                self.feed(event);
+                self.records.send(Record::Left { call, end }).ok();
+            }
+            Command::Callback { call, number } => {
+                let call_id = CallId::from(call.as_str());
+                let Some(caller) = self.callers.remove(&call_id) else {
+                    return;
+                };
+                let queue = self
+                    .acd
+                    .call_status(&call_id)
+                    .map(|status| status.queue)
+                    .unwrap_or_default();
+                if self.feed(Event::CallbackRequested {
+                    call: call_id.clone(),
+                }) {
+                    info!(call = %call, number = %Masked(&number), "callback requested; the call keeps its place");
+                    let mut screen = caller.screen;
+                    screen.push(("X-Switchboard-Callback".into(), "yes".into()));
+                    self.callbacks.insert(
+                        call_id,
+                        CallbackInfo {
+                            number,
+                            queue,
+                            screen,
+                        },
+                    );
+                }
+            }
+            Command::CallbackAnswered { call, agent, reply } => {
+                let ours = self.offers.remove(&(call.clone(), agent.clone()));
+                let withdrawn = ours.as_ref().is_none_or(|token| token.is_cancelled());
+                let accepted = !withdrawn && {
+                    self.placing.insert(call.clone());
+                    self.feed(Event::AgentAnswered {
+                        agent,
+                        call: call.clone(),
+                    })
+                };
+                if !accepted {
+                    self.placing.remove(&call);
+                }
+                reply.send(accepted).ok();
+            }
+            Command::OfferResult {
+                call,
+                agent,
+                result,
+            } => {
+                let ours = self.offers.remove(&(call.clone(), agent.clone()));
+                let withdrawn = ours.as_ref().is_none_or(|token| token.is_cancelled());
+                match result {
+                    Ok(party) => {
+                        if withdrawn {
+                            hang_up_later(*party);
+                            return;
+                        }
+                        self.answered.insert(call.clone(), (agent.clone(), party));
+                        let accepted = self.feed(Event::AgentAnswered {
+                            agent: agent.clone(),
+                            call: call.clone(),
+                        });
+                        if !accepted {
+                            if let Some((_, party)) = self.answered.remove(&call) {
+                                hang_up_later(*party);
+                            }
+                        }
+                    }
+                    Err(reason) => {
+                        if !withdrawn {
+                            info!(agent = %agent, call = %call, %reason, "agent did not answer");
+                            self.feed(Event::AgentRejectedOrNoAnswer { agent, call });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn perform_actions(&mut self) {
+        // Bounded: the ACD emits a handful of actions per event.
+        for _ in 0..10_000 {
+            let Some(action) = self.acd.poll_action() else {
+                return;
+            };
+            match action {
+                Action::OfferCall { call, agents } => {
+                    for agent in agents {
+                        self.ring(call.clone(), agent);
+                    }
+                }
+                Action::CancelOffer { call, agents } => {
+                    for agent in agents {
+                        if let Some(token) = self.offers.get(&(call.clone(), agent)) {
+                            token.cancel();
+                        }
+                    }
+                }
+                Action::Connect { call, agent } => self.connect(call, agent),
+                Action::AnnouncePosition {
+                    call,
+                    position,
+                    estimated_wait,
+                } => {
+                    if let Some(caller) = self.callers.get(&call) {
+                        caller
+                            .notices
+                            .send(Notice::Position {
+                                position,
+                                estimated_wait,
+                            })
+                            .ok();
+                    }
+                }
+                Action::Overflow { call, to } => {
+                    let moved = match &to {
+                        OverflowTarget::Queue(name) => self
+                            .acd
+                            .call_status(&call)
+                            .is_some_and(|status| &status.queue == name),
+                        _ => false,
+                    };
+                    info!(call = %call, ?to, moved, "call waited too long");
+                    if moved {
+                        if let (Some(caller), OverflowTarget::Queue(name)) =
+                            (self.callers.get(&call), &to)
+                        {
+                            caller.notices.send(Notice::MovedTo(name.clone())).ok();
+                        }
+                    } else if let Some(caller) = self.callers.remove(&call) {
+                        caller.notices.send(Notice::Overflow(to)).ok();
+                    }
+                }
+                Action::PlaceCallback { call, agent } => self.place_callback(call, agent),
+                Action::AgentStateChanged {
+                    agent,
+                    from,
+                    to,
+                    reason,
+                } => {
+                    info!(
+                        agent = %agent,
+                        from = state_name(&from),
+                        to = state_name(&to),
+                        reason = reason_name(reason),
+                        "agent state"
+                    );
+                    self.records
+                        .send(Record::AgentEvent(AgentEventRow {
+                            agent: agent.to_string(),
+                            at: Utc::now(),
+                            from_state: state_name(&from).into(),
+                            to_state: state_name(&to).into(),
+                            reason: reason_name(reason).into(),
+                            detail: state_detail(&to),
+                        }))
+                        .ok();
+                }
+            }
+        }
+        warn!("the ACD produced too many actions at once");
+    }
+
+    /// Rings one agent's phone with a waiting caller.
+    fn ring(&mut self, call: CallId, agent: AgentId) {
+        let Some(caller) = self.callers.get(&call) else {
+            // A callback offer is placed by `place_callback`.
+            return;
+        };
+        let Some(contact) = self
+            .registrar
+            .as_ref()
+            .and_then(|registrar| registrar.contact_of(&agent.0))
+        else {
+            // The binding expired between reconciliations.
+            self.registered.remove(&agent);
+            self.feed(Event::AgentRegistrationLost { agent });
+            return;
+        };
+        let token = self.shutdown.child_token();
+        self.offers
+            .insert((call.clone(), agent.clone()), token.clone());
+        let request = AgentRing {
+            target: contact,
+            caller_id: caller.caller_number.clone(),
+            headers: caller.screen.clone(),
+            credential: None,
+        };
+        let engine = self.engine.clone();
+        let sip = self.sip.clone();
+        let commands = self.commands.clone();
+        info!(agent = %agent, call = %call, "ringing agent");
+        tokio::spawn(
+            async move {
+                let result = ring(&engine, &sip, request, token, Duration::from_secs(120))
+                    .await
+                    .map(Box::new);
+                commands
+                    .send(Command::OfferResult {
+                        call,
+                        agent,
+                        result,
+                    })
+                    .ok();
+            }
+            .in_current_span(),
+        );
+    }
+
+    fn connect(&mut self, call: CallId, agent: AgentId) {
+        if self.placing.contains(&call) {
+            // A callback: its task dials the customer and bridges.
+            self.records
+                .send(Record::Connected {
+                    call: call.to_string(),
+                    agent: agent.to_string(),
+                    at: Utc::now(),
+                })
+                .ok();
+            return;
+        }
+        let Some((answered_by, party)) = self.answered.remove(&call) else {
+            warn!(call = %call, agent = %agent, "connect without an answered leg");
+            self.feed(Event::CallEnded { call });
+            return;
+        };
+        if answered_by != agent {
+            warn!(call = %call, "connect names another agent than the one who answered");
+        }
+        self.records
+            .send(Record::Connected {
+                call: call.to_string(),
+                agent: agent.to_string(),
+                at: Utc::now(),
+            })
+            .ok();
+        let Some(caller) = self.callers.remove(&call) else {
+            hang_up_later(*party);
+            self.feed(Event::CallEnded { call });
+            return;
+        };
+        info!(call = %call, agent = %agent, "connecting caller and agent");
+        if let Err(mpsc::error::SendError(notice)) = caller.notices.send(Notice::Connect {
+            agent: agent.to_string(),
+            party,
+        }) {
+            // The caller's task is gone (hung up this very moment).
+            if let Notice::Connect { party, .. } = notice {
+                hang_up_later(*party);
+            }
+            self.feed(Event::CallEnded { call });
+        }
+    }
+
+    /// A callback's turn: ring the reserved agent, then the customer, and
+    /// bridge them. The agent counts as on the call from its answer.
+    fn place_callback(&mut self, call: CallId, agent: AgentId) {
+        let Some(info) = self.callbacks.get(&call).cloned() else {
+            self.feed(Event::CallAbandoned { call });
+            return;
+        };
+        let contact = self
+            .registrar
+            .as_ref()
+            .and_then(|registrar| registrar.contact_of(&agent.0));
+        let queue = self.queues.get(&info.queue).cloned();
+        let trunk = queue
+            .as_ref()
+            .and_then(|queue| queue.callback_trunk.clone())
+            .and_then(|name| self.trunks.iter().find(|trunk| trunk.name == name).cloned())
+            .or_else(|| self.trunks.first().cloned());
+        let (Some(contact), Some(trunk)) = (contact, trunk) else {
+            warn!(call = %call, "callback cannot be placed: no agent contact or no trunk configured");
+            self.callbacks.remove(&call);
+            self.feed(Event::CallAbandoned { call: call.clone() });
+            self.records
+                .send(Record::Left {
+                    call: call.to_string(),
+                    end: QueueCallEnd {
+                        left_at: Utc::now(),
+                        result: "callback_failed".into(),
+                        wait_ms: 0,
+                        talk_ms: None,
+                        recording: None,
+                    },
+                })
+                .ok();
+            return;
+        };
+        let token = self.shutdown.child_token();
+        self.offers
+            .insert((call.clone(), agent.clone()), token.clone());
+        let engine = self.engine.clone();
+        let sip = self.sip.clone();
+        let commands = self.commands.clone();
+        let record = queue.is_some_and(|queue| queue.record);
+        info!(call = %call, agent = %agent, number = %Masked(&info.number), "placing callback: ringing the agent first");
+        tokio::spawn(
+            async move {
+                let agent_ring = AgentRing {
+                    target: contact,
+                    caller_id: info.number.clone(),
+                    headers: info.screen.clone(),
+                    credential: None,
+                };
+                let agent_party = ring(
+                    &engine,
+                    &sip,
+                    agent_ring,
+                    token.clone(),
+                    Duration::from_secs(120),
+                )
+                .await;
+                let agent_party = match agent_party {
+                    Ok(party) => party,
+                    Err(reason) => {
+                        commands
+                            .send(Command::OfferResult {
+                                call,
+                                agent,
+                                result: Err(reason),
+                            })
+                            .ok();
+                        return;
+                    }
+                };
+                run_callback(
+                    engine,
+                    sip,
+                    commands,
+                    call,
+                    agent,
+                    agent_party,
+                    info,
+                    trunk,
+                    record,
+                    token,
+                )
+                .await;
+            }
+            .in_current_span(),
+        );
+    }
+
+    fn publish(&self) {
+        let agents = self
+            .acd
+            .agents()
+            .map(|(id, state)| AgentView {
+                id: id.to_string(),
+                name: self.names.get(id).cloned().unwrap_or_default(),
+                state: state_name(state).into(),
+                detail: state_detail(state),
+                registered: self.registered.contains(id),
+            })
+            .collect::<Vec<_>>();
+        let queues = self
+            .queues
+            .keys()
+            .map(|name| {
+                let members: Vec<&AgentState> = self
+                    .acd
+                    .agents()
+                    .filter(|(agent, _)| self.acd.serves(agent, name))
+                    .map(|(_, state)| state)
+                    .collect();
+                QueueView {
+                    name: name.clone(),
+                    waiting: self.acd.waiting_calls(name).len(),
+                    agents_logged_in: members.iter().filter(|s| s.is_logged_in()).count(),
+                    agents_available: members
+                        .iter()
+                        .filter(|s| matches!(s, AgentState::Available { .. }))
+                        .count(),
+                }
+            })
+            .collect();
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = DeskSnapshot { agents, queues };
+    }
+}
+
+/// The agent answered a callback: the ACD connects them, then the customer
+/// is dialled through the trunk and the two are bridged.
+#[allow(clippy::too_many_arguments)]
+async fn run_callback(
+    engine: Arc<CallEngineShared>,
+    sip: Arc<SipServer>,
+    commands: mpsc::UnboundedSender<Command>,
+    call: CallId,
+    agent: AgentId,
+    mut agent_party: Party,
+    info: CallbackInfo,
+    trunk: TrunkConfig,
+    record: bool,
+    token: CancellationToken,
+) {
+    // The agent is on the call from its answer: the ACD says so before the
+    // customer is dialled.
+    let (reply, accepted) = tokio::sync::oneshot::channel();
+    commands
+        .send(Command::CallbackAnswered {
+            call: call.clone(),
+            agent: agent.clone(),
+            reply,
+        })
+        .ok();
+    if !accepted.await.unwrap_or(false) {
+        hang_up_later(agent_party);
+        return;
+    }
+    let id = super::new_call_id();
+    let started_at = Utc::now();
+    engine.call_log.call_started(NewCall {
+        id: id.clone(),
+        sip_call_id: format!("{id}@switchboard"),
+        direction: "callback",
+        caller: trunk
+            .caller_id
+            .clone()
+            .unwrap_or_else(|| "switchboard".into()),
+        called: info.number.clone(),
+        dialplan: None,
+        started_at,
+    });
+    let customer = AgentRing {
+        target: trunk.target_for(&info.number),
+        caller_id: trunk
+            .caller_id
+            .clone()
+            .unwrap_or_else(|| "switchboard".into()),
+        headers: Vec::new(),
+        credential: trunk.credential(),
+    };
+    let result = ring(&engine, &sip, customer, token, Duration::from_secs(30)).await;
+    let (end, talk_ms, recording) = match result {
+        Ok(mut customer) => {
+            engine.call_log.call_answered(&id, Utc::now());
+            let recording = record.then(|| {
+                engine
+                    .settings
+                    .recordings_dir
+                    .join("queues")
+                    .join(format!("{id}.wav"))
+            });
+            let end =
+                bridge::bridge(&engine, customer.as_mut(), agent_party.as_mut(), recording).await;
+            let talk_ms = end.talk_time.as_millis() as i64;
+            (
+                CallEnd {
+                    ended_at: Utc::now(),
+                    answered_at: Some(started_at),
+                    hangup_by: match end.hung_up_by {
+                        Some(bridge::Side::Caller) => "callee",
+                        Some(bridge::Side::Agent) => "agent",
+                        None => "system",
+                    }
+                    .into(),
+                    hangup_cause: end.cause.clone(),
+                    sip_status: Some(200),
+                    outcome: Some("callback_completed".into()),
+                    variables: BTreeMap::from([("agent".to_string(), agent.to_string())]),
+                    recording_path: end.recording.clone(),
+                    ..CallEnd::default()
+                },
+                Some(talk_ms),
+                end.recording,
+            )
+        }
+        Err(reason) => {
+            info!(call = %call, %reason, "callback: the customer did not answer");
+            tokio::time::timeout(Duration::from_secs(2), agent_party.leg.hangup())
+                .await
+                .ok();
+            (
+                CallEnd {
+                    ended_at: Utc::now(),
+                    hangup_by: "system".into(),
+                    hangup_cause: reason,
+                    outcome: Some("callback_not_answered".into()),
+                    ..CallEnd::default()
+                },
+                None,
+                None,
+            )
+        }
+    };
+    let result = if talk_ms.is_some() {
+        "answered"
+    } else {
+        "callback_failed"
+    };
+    engine.call_log.call_ended(&id, end);
+    commands
+        .send(Command::Left {
+            call: call.to_string(),
+            end: QueueCallEnd {
+                left_at: Utc::now(),
+                result: result.into(),
+                wait_ms: 0,
+                talk_ms,
+                recording,
+            },
+        })
+        .ok();
+}
+
+/// An INVITE to place: an agent's phone or, for a callback, the customer.
+struct AgentRing {
+    target: String,
+    caller_id: String,
+    headers: Vec<(String, String)>,
+    credential: Option<crate::sip::TrunkCredential>,
+}
+
+/// Dials and waits for an answer; `cancel` (or `limit`) sends CANCEL. Never
+/// leaves an answered leg behind on failure.
+async fn ring(
+    engine: &CallEngineShared,
+    sip: &SipServer,
+    request: AgentRing,
+    cancel: CancellationToken,
+    limit: Duration,
+) -> Result<Party, String> {
+    let socket = engine
+        .bind_rtp_socket()
+        .await
+        .ok_or_else(|| "no free RTP port".to_string())?;
+    let socket = Arc::new(socket);
+    let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+    let session_id: u64 = rand::random::<u32>().into();
+    let offer = sdp::build_offer(
+        &LocalMediaConfig::default(),
+        engine.settings.advertised_address,
+        local_port,
+        session_id,
+        1,
+        Direction::SendRecv,
+    );
+    let caller_id = sip_user(&request.caller_id);
+    let mut call = sip
+        .dial(DialRequest {
+            target: request.target,
+            caller_id,
+            display_name: None,
+            sdp_offer: offer,
+            credential: request.credential,
+            headers: request.headers,
+            call_id: None,
+        })
+        .map_err(|error| format!("INVITE not sent: {error}"))?;
+    let give_up = tokio::time::sleep(limit);
+    tokio::pin!(give_up);
+    let mut cancelled = false;
+    let answer = loop {
+        tokio::select! {
+            progress = call.next() => match progress {
+                DialProgress::Ringing { .. } => {}
+                DialProgress::Answered { sdp } => break sdp,
+                DialProgress::Failed { status, reason } => {
+                    return Err(if cancelled { "cancelled".into() } else { format!("{status} {reason}") });
+                }
+            },
+            _ = cancel.cancelled(), if !cancelled => {
+                cancelled = true;
+                call.cancel().await.ok();
+                give_up.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(32));
+            }
+            _ = &mut give_up => {
+                if !cancelled {
+                    cancelled = true;
+                    call.cancel().await.ok();
+                    give_up.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(32));
+                } else {
+                    return Err("no final response after CANCEL".into());
+                }
+            }
+        }
+    };
+    let leg = call.into_leg();
+    if cancelled {
+        // Answered as we cancelled (the 200 crossed our CANCEL).
+        tokio::time::timeout(Duration::from_secs(2), leg.hangup())
+            .await
+            .ok();
+        return Err("cancelled".into());
+    }
+    let negotiated = match negotiate_body(&answer) {
+        Ok(negotiated) => negotiated,
+        Err((_, reason)) => {
+            tokio::time::timeout(Duration::from_secs(2), leg.hangup())
+                .await
+                .ok();
+            return Err(format!("unusable SDP answer: {reason}"));
+        }
+    };
+    let media = MediaSession::new(socket, &negotiated, Instant::now());
+    Ok(Party {
+        leg,
+        media,
+        current: negotiated,
+        local_port,
+        session_id,
+        session_version: 1,
+    })
+}
+
+/// A From user part that is safe in a SIP URI.
+fn sip_user(number: &str) -> String {
+    let user: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+-_.".contains(*c))
+        .take(64)
+        .collect();
+    if user.is_empty() {
+        "anonymous".into()
+    } else {
+        user
+    }
+}
+
+fn hang_up_later(party: Party) {
+    tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(2), party.leg.hangup())
+            .await
+            .ok();
+    });
+}

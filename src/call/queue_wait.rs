@@ -1,0 +1,444 @@
+//! A caller's time in an agent queue: music on hold, position and
+//! estimated-wait announcements, the callback key, and the bridge to the
+//! agent who answers. The dialplan hands the call over with a `transfer`
+//! node naming a queue and gets it back with a [`QueueOutcome`].
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+
+use super::agents::{Command, Notice, Waiting};
+use super::bridge::{self, Party, PartyMut, Side};
+use super::media::{MediaEvent, MediaSession};
+use super::{dtmf_from_info, CallEngineShared, Ending, InfoDigit, MediaSide};
+use crate::dialplan::numbers::number_prompts;
+use crate::dialplan::{QueueOutcome, Session};
+use crate::media::prompts::Prompt;
+use crate::media::sdp::Negotiated;
+use crate::sip::{Leg, LegEvent};
+use crate::store::QueueCallEnd;
+
+/// The caller's side, borrowed from its call task.
+pub(super) struct Caller<'a> {
+    pub id: &'a str,
+    pub leg: &'a mut Leg,
+    pub media: &'a mut MediaSession,
+    pub socket: &'a tokio::net::UdpSocket,
+    pub current: &'a mut Negotiated,
+    pub local_port: u16,
+    pub session_id: u64,
+    pub session_version: &'a mut u64,
+    /// The caller's number, as the agent should see it.
+    pub number: &'a str,
+}
+
+/// How the wait ended.
+pub(super) enum WaitEnd {
+    /// Back to the dialplan.
+    Outcome(QueueOutcome),
+    /// The call is over (caller hung up, talked to an agent, shutdown).
+    Over {
+        ending: Ending,
+        outcome: Option<QueueOutcome>,
+        recording: Option<String>,
+    },
+}
+
+/// What is playing to the waiting caller.
+#[derive(PartialEq)]
+enum Playing {
+    Music,
+    Announcement,
+    CallbackOffer,
+}
+
+/// Keeps `text` safe as a SIP header value: no line breaks or controls, and
+/// bounded length.
+fn header_value(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect()
+}
+
+fn header_name_part(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(40)
+        .collect()
+}
+
+/// The screen pop for SIP phones: the caller's data as headers on the
+/// agent's INVITE, plus a link to the call in the API.
+pub(super) fn screen_pop(
+    engine: &CallEngineShared,
+    id: &str,
+    queue: &str,
+    number: &str,
+    session: &Session,
+) -> Vec<(String, String)> {
+    let mut headers = vec![
+        ("X-Switchboard-Call".to_string(), header_value(id)),
+        ("X-Switchboard-Caller".to_string(), header_value(number)),
+        ("X-Switchboard-Queue".to_string(), header_value(queue)),
+        (
+            "X-Switchboard-Path".to_string(),
+            header_value(&session.path().join(">")),
+        ),
+        (
+            "X-Switchboard-Digits".to_string(),
+            header_value(session.digits()),
+        ),
+    ];
+    for (name, value) in session.variables().iter().take(30) {
+        let name = header_name_part(name);
+        if !name.is_empty() {
+            headers.push((format!("X-Switchboard-Var-{name}"), header_value(value)));
+        }
+    }
+    if let Some(base) = &engine.settings.api_base {
+        headers.push((
+            "Call-Info".to_string(),
+            format!("<{base}/api/calls/{id}>;purpose=info"),
+        ));
+    }
+    headers
+}
+
+/// Announcement prompts: "you are number N in line; your estimated wait is
+/// about M minutes".
+fn position_prompts(language: &str, position: usize, wait: Duration) -> Vec<(String, String)> {
+    let mut names = vec!["queue_position".to_string()];
+    names.extend(number_prompts(&position.to_string(), language));
+    names.push("queue_in_line".to_string());
+    let minutes = wait.as_secs().div_ceil(60).max(1);
+    names.push("queue_wait".to_string());
+    names.extend(number_prompts(&minutes.to_string(), language));
+    names.push(if minutes == 1 { "minute" } else { "minutes" }.to_string());
+    names
+        .into_iter()
+        .map(|name| (language.to_string(), name))
+        .collect()
+}
+
+/// Waits in `queue` until an agent answers (then bridges), the caller
+/// leaves, asks for a callback, or the queue gives up on the call.
+pub(super) async fn wait_in_queue(
+    engine: &CallEngineShared,
+    caller: Caller<'_>,
+    queue_name: &str,
+    session: &Session,
+    log: &(dyn Fn(&str, &str) + Sync),
+) -> WaitEnd {
+    let Some(desk) = engine.desk.get() else {
+        return WaitEnd::Outcome(QueueOutcome::Unavailable(
+            "agent queues are not configured".into(),
+        ));
+    };
+    let Some(settings) = desk.queue(queue_name).cloned() else {
+        return WaitEnd::Outcome(QueueOutcome::Unavailable(format!(
+            "no queue is named '{queue_name}'"
+        )));
+    };
+    let language = session
+        .variables()
+        .get("language")
+        .cloned()
+        .unwrap_or_else(|| "en".into());
+    let priority = session
+        .variables()
+        .get("priority")
+        .and_then(|p| p.trim().parse::<u8>().ok())
+        .unwrap_or(0);
+    let screen = screen_pop(engine, caller.id, queue_name, caller.number, session);
+    let (notices, mut notice_receiver) = mpsc::unbounded_channel();
+    let entered = Instant::now();
+    let entered_at = Utc::now();
+    let waiting = Waiting {
+        notices: notices.clone(),
+        screen: screen.clone(),
+        caller_number: caller.number.to_string(),
+        entered_at,
+    };
+    if !desk.send(Command::Enqueue {
+        call: caller.id.to_string(),
+        queue: queue_name.to_string(),
+        priority,
+        callback: false,
+        caller: waiting,
+    }) {
+        return WaitEnd::Outcome(QueueOutcome::Unavailable("the agent desk stopped".into()));
+    }
+    drop(notices);
+    log("queue", &format!("waiting in {queue_name}"));
+
+    let Caller {
+        id,
+        leg,
+        media,
+        socket,
+        current,
+        local_port,
+        session_id,
+        session_version,
+        number,
+    } = caller;
+    let prompt = |name: &str| engine.prompts.get(&language, name).ok();
+    let music: Vec<std::sync::Arc<Prompt>> = prompt(&settings.music).into_iter().collect();
+    let callback_hint: Vec<std::sync::Arc<Prompt>> = if settings.callback {
+        [
+            "queue_callback_option".to_string(),
+            digit_prompt(settings.callback_digit),
+        ]
+        .iter()
+        .filter_map(|name| prompt(name))
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let mut playing = Playing::Music;
+    media.play(callback_hint.iter().chain(music.iter()).cloned().collect());
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut buffer = vec![0u8; 2048];
+    let mut events = Vec::new();
+    // After an overflow to a callback offer: when the offer lapses.
+    let mut offer_deadline: Option<tokio::time::Instant> = None;
+    let left = |result: &str| QueueCallEnd {
+        left_at: Utc::now(),
+        result: result.to_string(),
+        wait_ms: entered.elapsed().as_millis() as i64,
+        talk_ms: None,
+        recording: None,
+    };
+    let send_left = |result: &str| {
+        desk.send(Command::Left {
+            call: id.to_string(),
+            end: left(result),
+        });
+    };
+
+    loop {
+        let mut digit: Option<char> = None;
+        let offer_lapsed = async {
+            match offer_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                if let Some(MediaEvent::PlaybackFinished) = media.on_tick(now).await {
+                    match playing {
+                        Playing::CallbackOffer => {
+                            offer_deadline.get_or_insert_with(|| tokio::time::Instant::now() + Duration::from_secs(8));
+                        }
+                        _ => {
+                            playing = Playing::Music;
+                            media.play(music.clone());
+                        }
+                    }
+                }
+                if media.expects_media() && now.duration_since(media.last_packet_at) > engine.settings.media_timeout {
+                    info!("no RTP from the waiting caller; hanging up");
+                    leg.hangup().await.ok();
+                    send_left("abandoned");
+                    return WaitEnd::Over { ending: Ending { hangup_by: "engine", cause: "media_timeout".into() }, outcome: None, recording: None };
+                }
+            }
+            received = socket.recv_from(&mut buffer) => {
+                if let Ok((length, source)) = received {
+                    events.clear();
+                    media.on_datagram(&buffer[..length], source, Instant::now(), &mut events);
+                    digit = events.iter().find_map(|event| match event {
+                        MediaEvent::Digit(d) => Some(*d),
+                        _ => None,
+                    });
+                }
+            }
+            event = leg.next_event() => match event {
+                Some(LegEvent::RemoteHangup) | Some(LegEvent::Cancelled) | Some(LegEvent::Failed(_)) | None => {
+                    info!(waited_s = entered.elapsed().as_secs(), "caller hung up while waiting");
+                    send_left("abandoned");
+                    return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: None, recording: None };
+                }
+                Some(LegEvent::Confirmed { .. }) => {}
+                Some(LegEvent::Reoffer { body, responder }) => {
+                    let mut side = MediaSide { media, current, local_port, session_id, session_version };
+                    side.reoffer(engine, &body, responder).await;
+                }
+                Some(LegEvent::Info { content_type, body, responder }) => match dtmf_from_info(&content_type, &body) {
+                    InfoDigit::Digit(d) => {
+                        responder.respond(200, None, None).await;
+                        digit = Some(d);
+                    }
+                    InfoDigit::NotDtmf => responder.respond(415, None, None).await,
+                    InfoDigit::Malformed => responder.respond(400, None, None).await,
+                },
+                Some(LegEvent::Other { method, responder }) => {
+                    let status = if matches!(method.as_str(), "OPTIONS" | "NOTIFY") { 200 } else { 501 };
+                    responder.respond(status, None, None).await;
+                }
+            },
+            notice = notice_receiver.recv() => match notice {
+                Some(Notice::Position { position, estimated_wait }) => {
+                    if playing == Playing::Music {
+                        debug!(position, wait_s = estimated_wait.as_secs(), "announcing position");
+                        let prompts: Vec<_> = position_prompts(&language, position, estimated_wait)
+                            .iter()
+                            .filter_map(|(language, name)| engine.prompts.get(language, name).ok())
+                            .chain(callback_hint.iter().cloned())
+                            .collect();
+                        media.stop_playback();
+                        media.play(prompts);
+                        playing = Playing::Announcement;
+                    }
+                }
+                Some(Notice::MovedTo(queue)) => log("queue", &format!("moved to {queue}")),
+                Some(Notice::Connect { agent, mut party }) => {
+                    log("queue", &format!("connected to agent {agent}"));
+                    info!(agent = %agent, waited_ms = entered.elapsed().as_millis() as u64, "bridging caller to agent");
+                    let recording = settings.record.then(|| {
+                        engine.settings.recordings_dir.join("queues").join(format!("{id}.wav"))
+                    });
+                    let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
+                    let end = bridge::bridge(engine, caller_side, Party::as_mut(&mut party), recording).await;
+                    desk.send(Command::Left {
+                        call: id.to_string(),
+                        end: QueueCallEnd {
+                            left_at: Utc::now(),
+                            result: "answered".into(),
+                            wait_ms: (entered.elapsed().saturating_sub(end.talk_time)).as_millis() as i64,
+                            talk_ms: Some(end.talk_time.as_millis() as i64),
+                            recording: end.recording.clone(),
+                        },
+                    });
+                    let hangup_by = match end.hung_up_by {
+                        Some(Side::Caller) => "caller",
+                        Some(Side::Agent) => "agent",
+                        None => "engine",
+                    };
+                    return WaitEnd::Over {
+                        ending: Ending { hangup_by, cause: end.cause },
+                        outcome: Some(QueueOutcome::Connected { agent }),
+                        recording: end.recording,
+                    };
+                }
+                Some(Notice::Overflow(crate::acd::OverflowTarget::CallbackOffer)) => {
+                    send_left("timed_out");
+                    log("queue", "waited too long: callback offered");
+                    let offer: Vec<_> = ["queue_callback_offer".to_string(), digit_prompt(settings.callback_digit)]
+                        .iter()
+                        .filter_map(|name| prompt(name))
+                        .collect();
+                    media.stop_playback();
+                    media.play(offer);
+                    playing = Playing::CallbackOffer;
+                }
+                Some(Notice::Overflow(_)) => {
+                    send_left("timed_out");
+                    return WaitEnd::Outcome(QueueOutcome::TimedOut);
+                }
+                Some(Notice::Unavailable(reason)) => {
+                    send_left("unavailable");
+                    return WaitEnd::Outcome(QueueOutcome::Unavailable(reason));
+                }
+                None => {
+                    // The desk stopped (shutdown) or dropped the call.
+                    send_left("unavailable");
+                    return WaitEnd::Outcome(QueueOutcome::Unavailable("the agent desk stopped".into()));
+                }
+            },
+            _ = offer_lapsed => {
+                info!("callback offer not taken");
+                return WaitEnd::Outcome(QueueOutcome::TimedOut);
+            }
+            _ = engine.shutdown.cancelled() => {
+                tokio::time::timeout(Duration::from_secs(2), leg.hangup()).await.ok();
+                send_left("shutdown");
+                return WaitEnd::Over { ending: Ending { hangup_by: "system", cause: "shutdown".into() }, outcome: None, recording: None };
+            }
+        }
+        let Some(digit) = digit else { continue };
+        let wants_callback = digit == settings.callback_digit
+            && (settings.callback || playing == Playing::CallbackOffer);
+        if !wants_callback {
+            debug!(%digit, "digit ignored while waiting");
+            continue;
+        }
+        media.stop_playback();
+        if playing == Playing::CallbackOffer {
+            // The call already left the queue: it goes back in as a callback.
+            desk.send(Command::Enqueue {
+                call: id.to_string(),
+                queue: queue_name.to_string(),
+                priority,
+                callback: true,
+                caller: Waiting {
+                    notices: mpsc::unbounded_channel().0,
+                    screen: screen.clone(),
+                    caller_number: number.to_string(),
+                    entered_at,
+                },
+            });
+        } else {
+            desk.send(Command::Callback {
+                call: id.to_string(),
+                number: number.to_string(),
+            });
+        }
+        info!(
+            waited_s = entered.elapsed().as_secs(),
+            "caller asked for a callback"
+        );
+        return WaitEnd::Outcome(QueueOutcome::CallbackRequested);
+    }
+}
+
+/// The prompt that says one phone key.
+fn digit_prompt(digit: char) -> String {
+    match digit {
+        '*' => "digit_star".into(),
+        '#' => "digit_pound".into(),
+        d => format!("digit_{d}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_cannot_break_the_message() {
+        assert_eq!(header_value("a\r\nVia: evil"), "a  Via: evil");
+        assert_eq!(header_value(&"x".repeat(500)).len(), 200);
+        assert_eq!(header_name_part("acct no.\r\n"), "acctno");
+    }
+
+    #[test]
+    fn position_announcement_rounds_wait_up_to_minutes() {
+        let names: Vec<String> = position_prompts("en", 3, Duration::from_secs(61))
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "queue_position",
+                "num_3",
+                "queue_in_line",
+                "queue_wait",
+                "num_2",
+                "minutes"
+            ]
+        );
+        let names: Vec<String> = position_prompts("en", 1, Duration::from_secs(5))
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        assert_eq!(names.last().map(String::as_str), Some("minute"));
+    }
+}

@@ -1,0 +1,277 @@
+//! Agent state changes and calls' time in queues, and the figures computed
+//! from them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{time_text, Store, StoreError};
+
+/// One agent state change.
+#[derive(Debug, Clone)]
+pub struct AgentEventRow {
+    pub agent: String,
+    pub at: DateTime<Utc>,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: String,
+    pub detail: Option<String>,
+}
+
+/// How a call's time in a queue ended.
+#[derive(Debug, Clone)]
+pub struct QueueCallEnd {
+    pub left_at: DateTime<Utc>,
+    pub result: String,
+    pub wait_ms: i64,
+    pub talk_ms: Option<i64>,
+    pub recording: Option<String>,
+}
+
+/// Figures for one queue over a period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueFigures {
+    pub queue: String,
+    pub offered: i64,
+    pub answered: i64,
+    pub abandoned: i64,
+    /// Mean wait of abandoned calls, in seconds.
+    pub average_abandon_wait_secs: Option<f64>,
+    pub callbacks_requested: i64,
+    pub timed_out: i64,
+    pub unavailable: i64,
+    /// Share of answered-or-abandoned calls answered within
+    /// `service_level_secs`, in percent.
+    pub service_level_percent: Option<f64>,
+    pub service_level_secs: i64,
+    /// Average speed of answer, seconds.
+    pub average_speed_of_answer_secs: Option<f64>,
+    /// Average talk time, seconds.
+    pub average_handle_time_secs: Option<f64>,
+}
+
+/// Time an agent spent in each state over a period, seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AgentFigures {
+    pub agent: String,
+    pub seconds_by_state: std::collections::BTreeMap<String, f64>,
+    pub calls_answered: i64,
+    /// Time ringing, on calls and in wrap-up over that plus time available
+    /// (paused time is left out), in percent.
+    pub occupancy_percent: Option<f64>,
+}
+
+/// queue, result, wait_ms, talk_ms
+type QueueCallRow = (String, Option<String>, Option<i64>, Option<i64>);
+/// Figures so far, answer waits, abandon waits, talk times (ms).
+type QueueTally = (QueueFigures, Vec<i64>, Vec<i64>, Vec<i64>);
+
+impl Store {
+    pub async fn record_agent_event(&self, row: &AgentEventRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_events (agent, at, from_state, to_state, reason, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&row.agent)
+        .bind(time_text(row.at))
+        .bind(&row.from_state)
+        .bind(&row.to_state)
+        .bind(&row.reason)
+        .bind(&row.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn queue_call_entered(
+        &self,
+        call_id: &str,
+        queue: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO queue_calls (call_id, queue, entered_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (call_id) DO UPDATE SET queue = excluded.queue",
+        )
+        .bind(call_id)
+        .bind(queue)
+        .bind(time_text(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn queue_call_connected(
+        &self,
+        call_id: &str,
+        agent: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE queue_calls SET connected_at = ?2, agent = ?3 WHERE call_id = ?1")
+            .bind(call_id)
+            .bind(time_text(at))
+            .bind(agent)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn queue_call_left(
+        &self,
+        call_id: &str,
+        end: &QueueCallEnd,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE queue_calls SET left_at = ?2, result = ?3, wait_ms = ?4, talk_ms = ?5, \
+             recording = ?6 WHERE call_id = ?1",
+        )
+        .bind(call_id)
+        .bind(time_text(end.left_at))
+        .bind(&end.result)
+        .bind(end.wait_ms)
+        .bind(end.talk_ms)
+        .bind(&end.recording)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Figures for every queue with calls entered since `since`.
+    pub async fn queue_figures(
+        &self,
+        since: DateTime<Utc>,
+        service_level_secs: i64,
+    ) -> Result<Vec<QueueFigures>, StoreError> {
+        let rows: Vec<QueueCallRow> = sqlx::query_as(
+            "SELECT queue, result, wait_ms, talk_ms FROM queue_calls WHERE entered_at >= ?1",
+        )
+        .bind(time_text(since))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut figures: std::collections::BTreeMap<String, QueueTally> = Default::default();
+        for (queue, result, wait_ms, talk_ms) in rows {
+            let entry = figures.entry(queue.clone()).or_insert_with(|| {
+                (
+                    QueueFigures {
+                        queue,
+                        service_level_secs,
+                        ..QueueFigures::default()
+                    },
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                )
+            });
+            let (f, answer_waits, abandon_waits, talks) = entry;
+            f.offered += 1;
+            match result.as_deref() {
+                Some("answered") => {
+                    f.answered += 1;
+                    answer_waits.push(wait_ms.unwrap_or(0));
+                    if let Some(talk) = talk_ms {
+                        talks.push(talk);
+                    }
+                }
+                Some("abandoned") => {
+                    f.abandoned += 1;
+                    abandon_waits.push(wait_ms.unwrap_or(0));
+                }
+                Some("callback_requested") => f.callbacks_requested += 1,
+                Some("timed_out") => f.timed_out += 1,
+                Some("unavailable") => f.unavailable += 1,
+                _ => {}
+            }
+        }
+        let mean = |values: &[i64]| {
+            (!values.is_empty())
+                .then(|| values.iter().sum::<i64>() as f64 / values.len() as f64 / 1000.0)
+        };
+        Ok(figures
+            .into_values()
+            .map(|(mut f, answer_waits, abandon_waits, talks)| {
+                f.average_speed_of_answer_secs = mean(&answer_waits);
+                f.average_abandon_wait_secs = mean(&abandon_waits);
+                f.average_handle_time_secs = mean(&talks);
+                let within = answer_waits
+                    .iter()
+                    .filter(|&&wait| wait <= service_level_secs * 1000)
+                    .count() as f64;
+                let counted = (f.answered + f.abandoned) as f64;
+                f.service_level_percent = (counted > 0.0).then(|| 100.0 * within / counted);
+                f
+            })
+            .collect())
+    }
+
+    /// Time per state for every agent with state changes since `since`, up to `now`.
+    pub async fn agent_figures(
+        &self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AgentFigures>, StoreError> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT agent, at, from_state, to_state, reason FROM agent_events \
+             WHERE at >= ?1 ORDER BY agent, id",
+        )
+        .bind(time_text(since))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut result: Vec<AgentFigures> = Vec::new();
+        let mut current: Option<(String, DateTime<Utc>, String)> = None;
+        let close = |result: &mut Vec<AgentFigures>,
+                     agent: &str,
+                     from: DateTime<Utc>,
+                     state: &str,
+                     to: DateTime<Utc>| {
+            if result.last().is_none_or(|f| f.agent != agent) {
+                result.push(AgentFigures {
+                    agent: agent.to_string(),
+                    ..AgentFigures::default()
+                });
+            }
+            if let Some(figures) = result.last_mut() {
+                let seconds = (to - from).num_milliseconds().max(0) as f64 / 1000.0;
+                *figures
+                    .seconds_by_state
+                    .entry(state.to_string())
+                    .or_default() += seconds;
+            }
+        };
+        for (agent, at, from_state, to_state, reason) in rows {
+            let at = DateTime::parse_from_rfc3339(&at)
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or(since);
+            match current.take() {
+                Some((previous_agent, started, state)) if previous_agent == agent => {
+                    close(&mut result, &agent, started, &state, at)
+                }
+                Some((previous_agent, started, state)) => {
+                    close(&mut result, &previous_agent, started, &state, now);
+                    // Time before the first change in the period, in its old state.
+                    close(&mut result, &agent, since, &from_state, at);
+                }
+                None => close(&mut result, &agent, since, &from_state, at),
+            }
+            if reason == "answered" {
+                if let Some(figures) = result.last_mut() {
+                    figures.calls_answered += 1;
+                }
+            }
+            current = Some((agent, at, to_state));
+        }
+        if let Some((agent, started, state)) = current {
+            close(&mut result, &agent, started, &state, now);
+        }
+        for figures in &mut result {
+            let seconds = |state: &str| figures.seconds_by_state.get(state).copied().unwrap_or(0.0);
+            let busy = seconds("on_call") + seconds("wrap_up") + seconds("ringing");
+            let logged_in: f64 = figures
+                .seconds_by_state
+                .iter()
+                .filter(|(state, _)| !["logged_out", "paused"].contains(&state.as_str()))
+                .map(|(_, seconds)| seconds)
+                .sum();
+            figures.occupancy_percent = (logged_in > 0.0).then(|| 100.0 * busy / logged_in);
+        }
+        Ok(result)
+    }
+}

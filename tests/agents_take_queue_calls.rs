@@ -1,0 +1,479 @@
+//! Live agents on SIP phones (SIPp), reached from the shipped hotline's
+//! "talk to a person" key:
+//! - the caller is bridged to a registered agent with RTP both ways, PCMU on
+//!   the caller's side and PCMA on the agent's (converted by the engine), the
+//!   caller's data in the agent's INVITE, and a stereo recording;
+//! - an agent who does not answer is skipped for the next one (and paused);
+//! - a caller who waits too long overflows to voicemail;
+//! - a caller who presses 1 is called back when an agent is free.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::process::Child;
+
+use common::*;
+use switchboard::media::g711::{self, Codec};
+
+const PROMPT_WAIT: Duration = Duration::from_secs(30);
+const PASSWORD: &str = "agent-password";
+
+/// A config: agents (all in queue "support"), the queue's extra settings,
+/// and optionally a trunk for callbacks.
+fn config(agents: &[&str], queue: &str, trunk_port: Option<u16>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    let mut text = String::new();
+    for agent in agents {
+        text.push_str(&format!(
+            "[[agents]]\nid = \"{agent}\"\nname = \"{agent}\"\npassword = \"{PASSWORD}\"\nqueues = [\"support\"]\n\n"
+        ));
+    }
+    text.push_str(&format!(
+        "[[queues]]\nname = \"support\"\nannounce_every_secs = 0\n{queue}\n\n"
+    ));
+    if let Some(port) = trunk_port {
+        text.push_str(&format!(
+            "[[trunks]]\nname = \"main\"\nuri = \"sip:127.0.0.1:{port}\"\ncaller_id = \"+15550001111\"\n"
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// An agent's phone: a SIPp answering (or ringing) at its own port, which a
+/// second SIPp registers as the agent's contact. Returns once the engine
+/// has logged the agent in.
+struct Phone {
+    child: Child,
+    logs: tempfile::TempDir,
+}
+
+async fn phone(engine: &Engine, agent: &str, scenario_file: &str, talk_ms: u64) -> Phone {
+    let logs = tempfile::tempdir().unwrap();
+    let media_port = free_udp_port().to_string();
+    let (child, port) = sipp_server(
+        scenario_file,
+        &[],
+        &[
+            "-d",
+            &talk_ms.max(1).to_string(),
+            "-m",
+            "1",
+            "-mp",
+            &media_port,
+            "-rtp_echo",
+            "-trace_logs",
+            "-trace_err",
+            "-timeout",
+            "120s",
+        ],
+        Some(logs.path()),
+    );
+    let before = engine.log_len();
+    let register = Sipp::spawn_with(
+        engine.sip,
+        "uac_agent_register.xml",
+        agent,
+        &[("agent_port", port.to_string())],
+        &["-au", agent, "-ap", PASSWORD],
+    );
+    assert_sipp_passes(register, engine).await;
+    wait_for_agent_state(engine, agent, "available", before).await;
+    Phone { child, logs }
+}
+
+impl Phone {
+    async fn finished(mut self, engine: &Engine) -> String {
+        let status = tokio::time::timeout(Duration::from_secs(60), async {
+            loop {
+                if let Some(status) = self.child.try_wait().unwrap() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the agent's phone finishes");
+        let log = trunk_log(&self.logs);
+        let errors: String = std::fs::read_dir(self.logs.path())
+            .unwrap()
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.to_string_lossy().ends_with("_errors.log"))
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .collect();
+        assert!(
+            status.success(),
+            "agent phone scenario failed ({status}); its log:\n{log}\nits errors:\n{errors}\nengine log:\n{}",
+            engine.log_text()
+        );
+        log
+    }
+}
+
+/// Waits for the engine to log the agent entering `state`.
+async fn wait_for_agent_state(engine: &Engine, agent: &str, state: &str, after: usize) -> usize {
+    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    loop {
+        let found = engine
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .skip(after)
+            .position(|line| {
+                line.contains("agent state")
+                    && json_field(line, "agent").as_deref() == Some(agent)
+                    && json_field(line, "to").as_deref() == Some(state)
+            });
+        if let Some(index) = found {
+            return after + index;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agent {agent} never became {state}; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Dials the hotline, chooses English, presses 0 ("talk to a person") and
+/// waits for "please hold". Returns the caller's media, SIPp, the offset
+/// after the prompt, and the silence stream keeping the call alive.
+async fn caller_asks_for_a_person(
+    engine: &Engine,
+) -> (Arc<CallerMedia>, Sipp, usize, tokio::task::JoinHandle<()>) {
+    let (media, sipp, at) = call_until_welcome(engine, "uac_wait_for_bye.xml").await;
+    let silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(110));
+    let prompt = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
+    let at = media
+        .wait_for_prompt(&prompt("language_menu"), at, PROMPT_WAIT)
+        .await
+        .expect("language menu");
+    media.send_digit('1', 101).await;
+    let at = media
+        .wait_for_prompt(&prompt("main_menu"), at, PROMPT_WAIT)
+        .await
+        .expect("main menu");
+    media.send_digit('0', 101).await;
+    let at = media
+        .wait_for_prompt(&prompt("transfer_wait"), at, PROMPT_WAIT)
+        .await
+        .expect("please hold");
+    (media, sipp, at, silence)
+}
+
+/// Share of the energy of `samples` at `frequency` (Goertzel), 0..1.
+fn tone_share(samples: &[i16], frequency: f64) -> f64 {
+    let omega = 2.0 * std::f64::consts::PI * frequency / 8000.0;
+    let coefficient = 2.0 * omega.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut energy = 0.0;
+    for &sample in samples {
+        let x = f64::from(sample);
+        energy += x * x;
+        let s0 = x + coefficient * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+    if energy == 0.0 {
+        0.0
+    } else {
+        (2.0 * power / samples.len() as f64 / energy).min(1.0)
+    }
+}
+
+/// How many 20 ms frames of `samples` are mostly the tone.
+fn tone_frames(samples: &[i16], frequency: f64) -> usize {
+    samples
+        .chunks(160)
+        .filter(|frame| frame.len() == 160 && tone_share(frame, frequency) > 0.8)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
+    let (_config_dir, config_path) = config(&["alice"], "record = true", None);
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_path),
+        ..EngineOptions::default()
+    })
+    .await;
+    let alice = phone(&engine, "alice", "uas_agent_answers.xml", 8000).await;
+    let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
+
+    engine
+        .wait_for_log("bridging caller to agent", 0, PROMPT_WAIT)
+        .await;
+    // The caller speaks (a 1,700 Hz tone, PCMU); the agent's phone echoes
+    // what it hears (PCMA); the caller must hear it back.
+    silence.abort();
+    let before = media.audio_bytes().len();
+    let tone = switchboard::media::tone::sine(1700.0, 1000, 0.3, 8000);
+    media.send_audio(&tone, Codec::Pcmu).await;
+    let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
+    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let heard = loop {
+        let audio = media.audio_bytes();
+        let mut decoded = Vec::new();
+        g711::decode_into(Codec::Pcmu, &audio[before.min(audio.len())..], &mut decoded);
+        let frames = tone_frames(&decoded, 1700.0);
+        if frames >= 25 || tokio::time::Instant::now() > deadline {
+            break frames;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        heard >= 25,
+        "the caller heard its voice back through the agent in only {heard} of 50 frames; engine log:\n{}",
+        engine.log_text()
+    );
+    // Everything the engine sent the caller is PCMU, though the agent spoke PCMA.
+    assert!(media
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|packet| packet.payload_type == 0));
+
+    // The agent hangs up; the engine hangs up on the caller.
+    let agent_log = alice.finished(&engine).await;
+    assert_sipp_passes(sipp, &engine).await;
+    assert!(
+        agent_log.contains("CALLER +15551234567"),
+        "screen pop: {agent_log}"
+    );
+    assert!(
+        agent_log.contains("PATH welcome>language>main_menu>agent"),
+        "screen pop: {agent_log}"
+    );
+
+    let call = &engine.ended_calls(1).await[0];
+    assert_eq!(call.outcome.as_deref(), Some("agent"));
+    assert_eq!(call.hangup_by.as_deref(), Some("agent"));
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some("alice")
+    );
+    // A stereo recording: the caller on the left, the agent (the echo) on the right.
+    let recording = call.recording_path.clone().expect("a recording");
+    let mut reader = hound::WavReader::open(&recording).expect("the recording opens");
+    assert_eq!(reader.spec().channels, 2);
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert!(tone_frames(&left, 1700.0) >= 25, "caller channel");
+    assert!(tone_frames(&right, 1700.0) >= 25, "agent channel");
+
+    // The figures, through the API, from what the database recorded.
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", engine.http);
+    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let queue = loop {
+        let queues: serde_json::Value = client
+            .get(format!("{base}/api/queues"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let support = queues["figures"]
+            .as_array()
+            .and_then(|figures| figures.iter().find(|f| f["queue"] == "support"))
+            .cloned();
+        match support {
+            Some(figures) if figures["answered"] == 1 => break figures,
+            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert_eq!(queue["offered"], 1, "{queue}");
+    assert_eq!(queue["abandoned"], 0, "{queue}");
+    assert_eq!(queue["service_level_percent"], 100.0, "{queue}");
+    assert!(
+        queue["average_handle_time_secs"].as_f64().unwrap() > 1.0,
+        "{queue}"
+    );
+    let agents: serde_json::Value = client
+        .get(format!("{base}/api/agents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alice_now = &agents["agents"][0];
+    assert_eq!(alice_now["id"], "alice", "{agents}");
+    assert!(
+        ["wrap_up", "available"].contains(&alice_now["state"].as_str().unwrap()),
+        "{agents}"
+    );
+    let alice_time = &agents["figures"][0];
+    assert!(
+        alice_time["seconds_by_state"]["on_call"].as_f64().unwrap() > 1.0,
+        "{agents}"
+    );
+    assert_eq!(alice_time["calls_answered"], 1, "{agents}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_who_does_not_answer_is_skipped_and_paused() {
+    let (_config_dir, config_path) = config(
+        &["alice", "bob"],
+        "ring_timeout_secs = 2\nstrategy = \"longest_idle\"",
+        None,
+    );
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_path),
+        ..EngineOptions::default()
+    })
+    .await;
+    // Alice logs in first, so she has waited longest and is rung first.
+    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 1000).await;
+    let (_media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+
+    let rang = wait_for_agent_state(&engine, "alice", "ringing", 0).await;
+    let paused = wait_for_agent_state(&engine, "alice", "paused", rang).await;
+    wait_for_agent_state(&engine, "bob", "on_call", paused).await;
+    alice.finished(&engine).await; // got its CANCEL
+    bob.finished(&engine).await;
+    assert_sipp_passes(sipp, &engine).await;
+    let call = &engine.ended_calls(1).await[0];
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some("bob")
+    );
+    let line = &engine.log.lock().unwrap()[paused];
+    assert_eq!(json_field(line, "reason").as_deref(), Some("no_answer"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_waits_too_long_goes_to_voicemail() {
+    let (_config_dir, config_path) = config(
+        &["alice"],
+        "ring_timeout_secs = 2\nmax_wait_secs = 4\noverflow = \"voicemail\"",
+        None,
+    );
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_path),
+        ..EngineOptions::default()
+    })
+    .await;
+    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
+    // Hold music while alice's phone rings out; then the queue gives up.
+    let music = encoded_prompt("en", "hold_music", Codec::Pcmu);
+    let at = media
+        .wait_for_prompt(&music, at, PROMPT_WAIT)
+        .await
+        .expect("hold music");
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "voicemail_intro", Codec::Pcmu),
+            at,
+            PROMPT_WAIT,
+        )
+        .await
+        .unwrap_or_else(|| panic!("no voicemail prompt; log:\n{}", engine.log_text()));
+    media.send_digit('#', 101).await; // end the message at once
+    alice.finished(&engine).await;
+    let call = engine.wait_for_call_state("ended", PROMPT_WAIT).await;
+    drop(sipp);
+    let path = path_of(&call);
+    assert!(path.contains(&"voicemail".to_string()), "path {path:?}");
+    let events = engine.events(&call.id).await;
+    assert!(events
+        .iter()
+        .any(|e| e.kind == "transfer" && e.detail.contains("waited too long")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
+    let (trunk, trunk_port, trunk_dir) = campaign_trunk();
+    let (_config_dir, config_path) = config(
+        &["alice", "bob"],
+        "ring_timeout_secs = 2\ncallback = true",
+        Some(trunk_port),
+    );
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_path),
+        ..EngineOptions::default()
+    })
+    .await;
+    // Alice's phone rings out, so the caller waits with nobody free.
+    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
+    wait_for_agent_state(&engine, "alice", "paused", 0).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
+            at,
+            PROMPT_WAIT,
+        )
+        .await
+        .expect("the callback offer");
+    media.send_digit('1', 101).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "callback_confirm", Codec::Pcmu),
+            at,
+            PROMPT_WAIT,
+        )
+        .await
+        .expect("the callback confirmation");
+    assert_sipp_passes(sipp, &engine).await;
+    alice.finished(&engine).await;
+
+    // Bob logs in: the engine rings him, then calls the customer back
+    // through the trunk and bridges them.
+    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 1500).await;
+    let bob_log = bob.finished(&engine).await;
+    assert!(bob_log.contains("CALLBACK yes"), "screen pop: {bob_log}");
+    assert!(
+        bob_log.contains("CALLER +15551234567"),
+        "screen pop: {bob_log}"
+    );
+    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let callback = loop {
+        let store = engine.store().await;
+        let calls = store.recent_calls(10).await.unwrap();
+        if let Some(call) = calls
+            .into_iter()
+            .find(|c| c.direction == "callback" && c.ended_at.is_some())
+        {
+            break call;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no callback call logged; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(callback.called, "+15551234567");
+    assert_eq!(callback.outcome.as_deref(), Some("callback_completed"));
+    let events = trunk_events_owned(&trunk_dir);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|(kind, number)| kind == "INVITE" && number == "+15551234567")
+            .count(),
+        1,
+        "trunk log: {events:?}"
+    );
+    drop(trunk);
+}
+
+fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    let log = trunk_log(dir);
+    trunk_events(&log)
+        .into_iter()
+        .map(|(_, kind, number)| (kind.to_string(), number.to_string()))
+        .collect()
+}
