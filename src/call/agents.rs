@@ -81,12 +81,16 @@ pub(crate) enum Command {
     OfferResult {
         call: CallId,
         agent: AgentId,
+        /// Which offer this answers (an agent can be offered the same call
+        /// again before the first ring task has reported).
+        serial: u64,
         result: Result<Box<Party>, String>,
     },
     /// The agent answered a callback: may the customer be dialled?
     CallbackAnswered {
         call: CallId,
         agent: AgentId,
+        serial: u64,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
 }
@@ -194,6 +198,7 @@ impl AgentDesk {
             callbacks: HashMap::new(),
             placing: Default::default(),
             offers: HashMap::new(),
+            next_offer: 0,
             answered: HashMap::new(),
             registered: BTreeSet::new(),
             commands: commands.clone(),
@@ -311,7 +316,8 @@ struct Desk {
     /// or talked to.
     placing: std::collections::HashSet<CallId>,
     /// Agents' phones being rung, by call and agent.
-    offers: HashMap<(CallId, AgentId), CancellationToken>,
+    offers: HashMap<(CallId, AgentId), (u64, CancellationToken)>,
+    next_offer: u64,
     /// An agent's answered leg, between `AgentAnswered` and `Connect`.
     answered: HashMap<CallId, (AgentId, Box<Party>)>,
     registered: BTreeSet<AgentId>,
@@ -387,7 +393,8 @@ impl Desk {
             let deadline = self
                 .acd
                 .poll_timeout()
-                .map(|at| tokio::time::Instant::from_std(self.epoch + at));
+                .and_then(|at| self.epoch.checked_add(at))
+                .map(tokio::time::Instant::from_std);
             let timer = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -416,7 +423,7 @@ impl Desk {
             self.perform_actions();
             self.publish();
         }
-        for token in self.offers.values() {
+        for (_, token) in self.offers.values() {
             token.cancel();
         }
         info!("agent desk stopped");
@@ -527,7 +534,7 @@ impl Desk {
                 self.callers.remove(&call_id);
                 self.callbacks.remove(&call_id);
                 self.placing.remove(&call_id);
-                let event = if end.result == "answered" {
+                let event = if end.result == "answered" || end.result == "callback_answered" {
                     Event::CallEnded {
                         call: call_id.clone(),
                     }
@@ -552,6 +559,18 @@ impl Desk {
                 if self.feed(Event::CallbackRequested {
                     call: call_id.clone(),
                 }) {
+                    self.records
+                        .send(Record::Left {
+                            call: call.clone(),
+                            end: QueueCallEnd {
+                                left_at: Utc::now(),
+                                result: "callback_requested".into(),
+                                wait_ms: (Utc::now() - caller.entered_at).num_milliseconds(),
+                                talk_ms: None,
+                                recording: None,
+                            },
+                        })
+                        .ok();
                     info!(call = %call, number = %Masked(&number), "callback requested; the call keeps its place");
                     let mut screen = caller.screen;
                     screen.push(("X-Switchboard-Callback".into(), "yes".into()));
@@ -565,9 +584,13 @@ impl Desk {
                     );
                 }
             }
-            Command::CallbackAnswered { call, agent, reply } => {
-                let ours = self.offers.remove(&(call.clone(), agent.clone()));
-                let withdrawn = ours.as_ref().is_none_or(|token| token.is_cancelled());
+            Command::CallbackAnswered {
+                call,
+                agent,
+                serial,
+                reply,
+            } => {
+                let withdrawn = self.take_offer(&call, &agent, serial);
                 let accepted = !withdrawn && {
                     self.placing.insert(call.clone());
                     self.feed(Event::AgentAnswered {
@@ -583,10 +606,10 @@ impl Desk {
             Command::OfferResult {
                 call,
                 agent,
+                serial,
                 result,
             } => {
-                let ours = self.offers.remove(&(call.clone(), agent.clone()));
-                let withdrawn = ours.as_ref().is_none_or(|token| token.is_cancelled());
+                let withdrawn = self.take_offer(&call, &agent, serial);
                 match result {
                     Ok(party) => {
                         if withdrawn {
@@ -615,6 +638,33 @@ impl Desk {
         }
     }
 
+    /// Forgets the offer `serial` of `agent` for `call`; true when it was
+    /// withdrawn (cancelled, or replaced by a newer offer).
+    fn take_offer(&mut self, call: &CallId, agent: &AgentId, serial: u64) -> bool {
+        let key = (call.clone(), agent.clone());
+        match self.offers.get(&key) {
+            Some((current, token)) if *current == serial => {
+                let cancelled = token.is_cancelled();
+                self.offers.remove(&key);
+                cancelled
+            }
+            _ => true,
+        }
+    }
+
+    /// Registers a new offer; returns its serial and cancel token.
+    fn new_offer(&mut self, call: &CallId, agent: &AgentId) -> (u64, CancellationToken) {
+        self.next_offer += 1;
+        let token = self.shutdown.child_token();
+        if let Some((_, previous)) = self.offers.insert(
+            (call.clone(), agent.clone()),
+            (self.next_offer, token.clone()),
+        ) {
+            previous.cancel();
+        }
+        (self.next_offer, token)
+    }
+
     fn perform_actions(&mut self) {
         // Bounded: the ACD emits a handful of actions per event.
         for _ in 0..10_000 {
@@ -629,7 +679,7 @@ impl Desk {
                 }
                 Action::CancelOffer { call, agents } => {
                     for agent in agents {
-                        if let Some(token) = self.offers.get(&(call.clone(), agent)) {
+                        if let Some((_, token)) = self.offers.get(&(call.clone(), agent)) {
                             token.cancel();
                         }
                     }
@@ -715,15 +765,13 @@ impl Desk {
             self.feed(Event::AgentRegistrationLost { agent });
             return;
         };
-        let token = self.shutdown.child_token();
-        self.offers
-            .insert((call.clone(), agent.clone()), token.clone());
         let request = AgentRing {
             target: contact,
             caller_id: caller.caller_number.clone(),
             headers: caller.screen.clone(),
             credential: None,
         };
+        let (serial, token) = self.new_offer(&call, &agent);
         let engine = self.engine.clone();
         let sip = self.sip.clone();
         let commands = self.commands.clone();
@@ -737,6 +785,7 @@ impl Desk {
                     .send(Command::OfferResult {
                         call,
                         agent,
+                        serial,
                         result,
                     })
                     .ok();
@@ -807,7 +856,13 @@ impl Desk {
             .and_then(|queue| queue.callback_trunk.clone())
             .and_then(|name| self.trunks.iter().find(|trunk| trunk.name == name).cloned())
             .or_else(|| self.trunks.first().cloned());
-        let (Some(contact), Some(trunk)) = (contact, trunk) else {
+        let Some(contact) = contact else {
+            // The binding expired between reconciliations: route again.
+            self.registered.remove(&agent);
+            self.feed(Event::AgentRegistrationLost { agent });
+            return;
+        };
+        let Some(trunk) = trunk else {
             warn!(call = %call, "callback cannot be placed: no agent contact or no trunk configured");
             self.callbacks.remove(&call);
             self.feed(Event::CallAbandoned { call: call.clone() });
@@ -825,9 +880,7 @@ impl Desk {
                 .ok();
             return;
         };
-        let token = self.shutdown.child_token();
-        self.offers
-            .insert((call.clone(), agent.clone()), token.clone());
+        let (serial, token) = self.new_offer(&call, &agent);
         let engine = self.engine.clone();
         let sip = self.sip.clone();
         let commands = self.commands.clone();
@@ -856,6 +909,7 @@ impl Desk {
                             .send(Command::OfferResult {
                                 call,
                                 agent,
+                                serial,
                                 result: Err(reason),
                             })
                             .ok();
@@ -866,8 +920,7 @@ impl Desk {
                     engine,
                     sip,
                     commands,
-                    call,
-                    agent,
+                    (call, agent, serial),
                     agent_party,
                     info,
                     trunk,
@@ -927,8 +980,7 @@ async fn run_callback(
     engine: Arc<CallEngineShared>,
     sip: Arc<SipServer>,
     commands: mpsc::UnboundedSender<Command>,
-    call: CallId,
-    agent: AgentId,
+    (call, agent, serial): (CallId, AgentId, u64),
     mut agent_party: Party,
     info: CallbackInfo,
     trunk: TrunkConfig,
@@ -942,6 +994,7 @@ async fn run_callback(
         .send(Command::CallbackAnswered {
             call: call.clone(),
             agent: agent.clone(),
+            serial,
             reply,
         })
         .ok();
@@ -975,7 +1028,8 @@ async fn run_callback(
     let result = ring(&engine, &sip, customer, token, Duration::from_secs(30)).await;
     let (end, talk_ms, recording) = match result {
         Ok(mut customer) => {
-            engine.call_log.call_answered(&id, Utc::now());
+            let answered_at = Utc::now();
+            engine.call_log.call_answered(&id, answered_at);
             let recording = record.then(|| {
                 engine
                     .settings
@@ -989,7 +1043,7 @@ async fn run_callback(
             (
                 CallEnd {
                     ended_at: Utc::now(),
-                    answered_at: Some(started_at),
+                    answered_at: Some(answered_at),
                     hangup_by: match end.hung_up_by {
                         Some(bridge::Side::Caller) => "callee",
                         Some(bridge::Side::Agent) => "agent",
@@ -1026,7 +1080,7 @@ async fn run_callback(
         }
     };
     let result = if talk_ms.is_some() {
-        "answered"
+        "callback_answered"
     } else {
         "callback_failed"
     };
@@ -1159,7 +1213,7 @@ fn sip_user(number: &str) -> String {
     }
 }
 
-fn hang_up_later(party: Party) {
+pub(super) fn hang_up_later(party: Party) {
     tokio::spawn(async move {
         tokio::time::timeout(Duration::from_secs(2), party.leg.hangup())
             .await

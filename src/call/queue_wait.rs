@@ -187,7 +187,8 @@ pub(super) async fn wait_in_queue(
     } = caller;
     let prompt = |name: &str| engine.prompts.get(&language, name).ok();
     let music: Vec<std::sync::Arc<Prompt>> = prompt(&settings.music).into_iter().collect();
-    let callback_hint: Vec<std::sync::Arc<Prompt>> = if settings.callback {
+    let can_call_back = dialable(number);
+    let callback_hint: Vec<std::sync::Arc<Prompt>> = if settings.callback && can_call_back {
         [
             "queue_callback_option".to_string(),
             digit_prompt(settings.callback_digit),
@@ -220,6 +221,7 @@ pub(super) async fn wait_in_queue(
         });
     };
 
+    let end = async {
     loop {
         let mut digit: Option<char> = None;
         let offer_lapsed = async {
@@ -327,7 +329,7 @@ pub(super) async fn wait_in_queue(
                         recording: end.recording,
                     };
                 }
-                Some(Notice::Overflow(crate::acd::OverflowTarget::CallbackOffer)) => {
+                Some(Notice::Overflow(crate::acd::OverflowTarget::CallbackOffer)) if can_call_back => {
                     send_left("timed_out");
                     log("queue", "waited too long: callback offered");
                     let offer: Vec<_> = ["queue_callback_offer".to_string(), digit_prompt(settings.callback_digit)]
@@ -364,6 +366,7 @@ pub(super) async fn wait_in_queue(
         }
         let Some(digit) = digit else { continue };
         let wants_callback = digit == settings.callback_digit
+            && can_call_back
             && (settings.callback || playing == Playing::CallbackOffer);
         if !wants_callback {
             debug!(%digit, "digit ignored while waiting");
@@ -396,6 +399,29 @@ pub(super) async fn wait_in_queue(
         );
         return WaitEnd::Outcome(QueueOutcome::CallbackRequested);
     }
+    }
+    .await;
+    // An agent may have answered just as the caller left (hung up, asked for
+    // a callback, ...): that agent must not sit in a silent call.
+    notice_receiver.close();
+    while let Ok(notice) = notice_receiver.try_recv() {
+        if let Notice::Connect { agent, party } = notice {
+            info!(agent = %agent, "an agent answered as the caller left; hanging up the agent");
+            super::agents::hang_up_later(*party);
+            desk.send(Command::Left {
+                call: id.to_string(),
+                end: left("abandoned"),
+            });
+        }
+    }
+    end
+}
+
+/// Only a plain phone number can be called back: a caller's From user is
+/// not checked by anyone, and it goes into the trunk's Request-URI.
+fn dialable(number: &str) -> bool {
+    let digits = number.strip_prefix('+').unwrap_or(number);
+    (3..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The prompt that says one phone key.
@@ -410,6 +436,15 @@ fn digit_prompt(digit: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_numbers_are_called_back() {
+        assert!(dialable("+15551234567"));
+        assert!(dialable("5551234"));
+        assert!(!dialable("anonymous"));
+        assert!(!dialable("+1900;premium"));
+        assert!(!dialable("12"));
+    }
 
     #[test]
     fn header_values_cannot_break_the_message() {
