@@ -43,6 +43,21 @@ fn config(agents: &[&str], queue: &str, trunk_port: Option<u16>) -> (tempfile::T
     (dir, path)
 }
 
+/// Starts the engine with [`config`].
+async fn engine_with(
+    agents: &[&str],
+    queue: &str,
+    trunk_port: Option<u16>,
+) -> (Engine, tempfile::TempDir) {
+    let (dir, path) = config(agents, queue, trunk_port);
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(path),
+        ..EngineOptions::default()
+    })
+    .await;
+    (engine, dir)
+}
+
 /// An agent's phone: a SIPp answering (or ringing) at its own port, which a
 /// second SIPp registers as the agent's contact. Returns once the engine
 /// has logged the agent in.
@@ -197,12 +212,7 @@ fn tone_frames(samples: &[i16], frequency: f64) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
-    let (_config_dir, config_path) = config(&["alice"], "record = true", None);
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_path),
-        ..EngineOptions::default()
-    })
-    .await;
+    let (engine, _config_dir) = engine_with(&["alice"], "record = true", None).await;
     let alice = phone(&engine, "alice", "uas_agent_answers.xml", 8000).await;
     let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
 
@@ -323,15 +333,11 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_who_does_not_answer_is_skipped_and_paused() {
-    let (_config_dir, config_path) = config(
+    let (engine, _config_dir) = engine_with(
         &["alice", "bob"],
         "ring_timeout_secs = 2\nstrategy = \"longest_idle\"",
         None,
-    );
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_path),
-        ..EngineOptions::default()
-    })
+    )
     .await;
     // Alice logs in first, so she has waited longest and is rung first.
     let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
@@ -355,15 +361,11 @@ async fn an_agent_who_does_not_answer_is_skipped_and_paused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_who_waits_too_long_goes_to_voicemail() {
-    let (_config_dir, config_path) = config(
+    let (engine, _config_dir) = engine_with(
         &["alice"],
         "ring_timeout_secs = 2\nmax_wait_secs = 4\noverflow = \"voicemail\"",
         None,
-    );
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_path),
-        ..EngineOptions::default()
-    })
+    )
     .await;
     let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
     let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
@@ -396,15 +398,11 @@ async fn a_caller_who_waits_too_long_goes_to_voicemail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
     let (trunk, trunk_port, trunk_dir) = campaign_trunk();
-    let (_config_dir, config_path) = config(
+    let (engine, _config_dir) = engine_with(
         &["alice", "bob"],
         "ring_timeout_secs = 2\ncallback = true",
         Some(trunk_port),
-    );
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_path),
-        ..EngineOptions::default()
-    })
+    )
     .await;
     // Alice's phone rings out, so the caller waits with nobody free.
     let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;

@@ -31,7 +31,6 @@ use crate::acd::{
     Event, OverflowTarget, QueueConfig, Strategy,
 };
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
-use crate::media::sdp::{self, Direction, LocalMediaConfig};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, Registrar, SipServer};
 use crate::store::{AgentEventRow, CallEnd, NewCall, QueueCallEnd, Store};
@@ -794,16 +793,20 @@ impl Desk {
         );
     }
 
+    fn record_connected(&self, call: &CallId, agent: &AgentId) {
+        self.records
+            .send(Record::Connected {
+                call: call.to_string(),
+                agent: agent.to_string(),
+                at: Utc::now(),
+            })
+            .ok();
+    }
+
     fn connect(&mut self, call: CallId, agent: AgentId) {
         if self.placing.contains(&call) {
             // A callback: its task dials the customer and bridges.
-            self.records
-                .send(Record::Connected {
-                    call: call.to_string(),
-                    agent: agent.to_string(),
-                    at: Utc::now(),
-                })
-                .ok();
+            self.record_connected(&call, &agent);
             return;
         }
         let Some((answered_by, party)) = self.answered.remove(&call) else {
@@ -814,13 +817,7 @@ impl Desk {
         if answered_by != agent {
             warn!(call = %call, "connect names another agent than the one who answered");
         }
-        self.records
-            .send(Record::Connected {
-                call: call.to_string(),
-                agent: agent.to_string(),
-                at: Utc::now(),
-            })
-            .ok();
+        self.record_connected(&call, &agent);
         let Some(caller) = self.callers.remove(&call) else {
             hang_up_later(*party);
             self.feed(Event::CallEnded { call });
@@ -1116,21 +1113,15 @@ async fn ring(
     cancel: CancellationToken,
     limit: Duration,
 ) -> Result<Party, String> {
-    let socket = engine
-        .bind_rtp_socket()
-        .await
-        .ok_or_else(|| "no free RTP port".to_string())?;
-    let socket = Arc::new(socket);
-    let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-    let session_id: u64 = rand::random::<u32>().into();
-    let offer = sdp::build_offer(
-        &LocalMediaConfig::default(),
-        engine.settings.advertised_address,
+    let super::LocalOffer {
+        socket,
         local_port,
         session_id,
-        1,
-        Direction::SendRecv,
-    );
+        sdp: offer,
+    } = engine
+        .local_offer()
+        .await
+        .ok_or_else(|| "no free RTP port".to_string())?;
     let caller_id = sip_user(&request.caller_id);
     let mut call = sip
         .dial(DialRequest {

@@ -112,7 +112,37 @@ impl CallEngine {
     }
 }
 
+/// A bound RTP socket and the SDP offer advertising it, for a call we place.
+pub(crate) struct LocalOffer {
+    pub socket: Arc<UdpSocket>,
+    pub local_port: u16,
+    pub session_id: u64,
+    pub sdp: String,
+}
+
 impl CallEngineShared {
+    /// Binds an RTP port and builds our offer for an outbound INVITE
+    /// (session version 1); `None` when no port is free.
+    pub(crate) async fn local_offer(&self) -> Option<LocalOffer> {
+        let socket = Arc::new(self.bind_rtp_socket().await?);
+        let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
+        let session_id: u64 = rand::random::<u32>().into();
+        let sdp = sdp::build_offer(
+            &LocalMediaConfig::default(),
+            self.settings.advertised_address,
+            local_port,
+            session_id,
+            1,
+            Direction::SendRecv,
+        );
+        Some(LocalOffer {
+            socket,
+            local_port,
+            session_id,
+            sdp,
+        })
+    }
+
     /// Binds an even RTP port in the configured range (RFC 3550 §11: RTP on
     /// even ports). The kernel tells us which are free; no bookkeeping.
     pub(crate) async fn bind_rtp_socket(&self) -> Option<UdpSocket> {

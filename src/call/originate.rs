@@ -2,7 +2,6 @@
 //! (then CANCEL), and on answer the same conversation an inbound call has.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use std::time::Instant;
@@ -16,7 +15,6 @@ use super::{converse, negotiate_body, new_call_id, new_reference, CallEngine, Co
 use crate::dialer::outcome_for_final_status;
 use crate::dialplan::CallInfo;
 use crate::media::amd::{AmdConfig, AmdResult, AnsweringMachineDetector, Verdict};
-use crate::media::sdp::{self, Direction, LocalMediaConfig};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, SipServer, TrunkCredential};
 use crate::sip::{Leg, LegEvent};
@@ -120,22 +118,17 @@ impl CallEngine {
             unanswered(&mut report, 0, "dialplan_missing");
             return report;
         };
-        let Some(socket) = self.bind_rtp_socket().await else {
+        let Some(super::LocalOffer {
+            socket,
+            local_port,
+            session_id,
+            sdp: offer,
+        }) = engine.local_offer().await
+        else {
             warn!("no free RTP port for an outbound call");
             unanswered(&mut report, 0, "no_media_port");
             return report;
         };
-        let socket = Arc::new(socket);
-        let local_port = socket.local_addr().map(|a| a.port()).unwrap_or(0);
-        let session_id: u64 = rand::random::<u32>().into();
-        let offer = sdp::build_offer(
-            &LocalMediaConfig::default(),
-            engine.settings.advertised_address,
-            local_port,
-            session_id,
-            1,
-            Direction::SendRecv,
-        );
         let mut call = match sip.dial(DialRequest {
             target: request.target.clone(),
             caller_id: request.caller_id.clone(),
