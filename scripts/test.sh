@@ -2,12 +2,14 @@
 # Runs every Switchboard test: formatting, lints, unit and pure-logic tests,
 # and the end-to-end tests that drive the real engine with SIPp on loopback.
 # Installs what the tests need when it is missing (SIPp from Debian's
-# sip-tester package). Usage: scripts/test.sh [extra test-runner args]
+# sip-tester package; headless Chromium for the agent page from Debian's
+# chromium package). Usage: scripts/test.sh [extra test-runner args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v sipp >/dev/null 2>&1 || missing+=(sip-tester)
+[ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing test tools: ${missing[*]}"
     sudo_cmd=""

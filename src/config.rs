@@ -40,6 +40,77 @@ pub struct Config {
     /// Agent queues. A queue an agent names but that is not listed here
     /// gets the defaults.
     pub queues: Vec<QueueSettings>,
+    /// Media for browser agents (WebRTC).
+    pub webrtc: WebRtcConfig,
+}
+
+/// How the engine reaches browser agents' WebRTC softphones (`[webrtc]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebRtcConfig {
+    /// Local addresses offered to browsers as ICE candidates. Empty: every
+    /// address of this machine's interfaces except loopback.
+    pub ice_addresses: Vec<std::net::IpAddr>,
+    /// Browsers' candidates outside these networks (CIDR, e.g.
+    /// `"10.0.0.0/8"`) are ignored: media only goes where agents are. Empty:
+    /// any address.
+    pub allowed_peer_networks: Vec<String>,
+    /// The address browsers see this machine at, when it is behind NAT
+    /// (advertised instead of the local addresses).
+    pub public_ip: Option<std::net::IpAddr>,
+    /// STUN/TURN servers handed to the agent page (`stun:host:port`).
+    pub ice_servers: Vec<String>,
+    /// UDP ports for WebRTC media; 0 and 0: any free port.
+    pub port_min: u16,
+    pub port_max: u16,
+}
+
+/// A network in CIDR form (`127.0.0.0/8`, `::1/128`, or a bare address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn parse(text: &str) -> Result<Network, String> {
+        let (address, prefix) = match text.trim().split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text.trim(), None),
+        };
+        let address: std::net::IpAddr = address
+            .parse()
+            .map_err(|_| format!("'{text}' is not an address or a network like 10.0.0.0/8"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|prefix| *prefix <= max)
+                .ok_or_else(|| format!("'{text}': the prefix length must be 0..{max}"))?,
+            None => max,
+        };
+        Ok(Network { address, prefix })
+    }
+
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        match (self.address, address) {
+            (IpAddr::V4(network), IpAddr::V4(address)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(network) & mask == u32::from(address) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(address)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(network) & mask == u128::from(address) & mask
+            }
+            _ => false,
+        }
+    }
 }
 
 /// How a queue picks the agent to ring.
@@ -92,6 +163,16 @@ pub struct QueueSettings {
     /// Prompt played (looped) while the caller waits.
     #[serde(default = "default_music")]
     pub music: String,
+    /// Dispositions an agent chooses from after a call (agent page).
+    #[serde(default = "default_dispositions")]
+    pub dispositions: Vec<String>,
+}
+
+fn default_dispositions() -> Vec<String> {
+    ["resolved", "follow_up", "escalated", "wrong_number"]
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 fn default_strategy() -> QueueStrategy {
@@ -116,6 +197,14 @@ fn default_music() -> String {
     "hold_music".into()
 }
 
+/// A disposition code: 1-40 letters, digits, `_` or `-`.
+pub fn valid_disposition(code: &str) -> bool {
+    (1..=40).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 impl QueueSettings {
     /// A queue with every default.
     pub fn named(name: &str) -> QueueSettings {
@@ -134,6 +223,7 @@ impl QueueSettings {
             required_skill: None,
             record: false,
             music: default_music(),
+            dispositions: default_dispositions(),
         }
     }
 
@@ -422,6 +512,7 @@ impl Default for Config {
             agents: Vec::new(),
             queues: Vec::new(),
             http: HttpConfig::default(),
+            webrtc: WebRtcConfig::default(),
         }
     }
 }
@@ -605,6 +696,17 @@ impl Config {
                     message: "must be a phone key: 0-9, * or #".into(),
                 });
             }
+            if queue.dispositions.is_empty()
+                || queue
+                    .dispositions
+                    .iter()
+                    .any(|code| !valid_disposition(code))
+            {
+                return Err(ConfigError::Invalid {
+                    key: format!("{key}.dispositions"),
+                    message: "list one or more codes of 1-40 letters, digits, '_' or '-'".into(),
+                });
+            }
             if let Some(trunk) = &queue.callback_trunk {
                 if !self.trunks.iter().any(|t| &t.name == trunk) {
                     return Err(ConfigError::Invalid {
@@ -623,6 +725,20 @@ impl Config {
                     });
                 }
             }
+        }
+        for (index, network) in self.webrtc.allowed_peer_networks.iter().enumerate() {
+            Network::parse(network).map_err(|message| ConfigError::Invalid {
+                key: format!("webrtc.allowed_peer_networks[{index}]"),
+                message,
+            })?;
+        }
+        if (self.webrtc.port_min == 0) != (self.webrtc.port_max == 0)
+            || self.webrtc.port_min > self.webrtc.port_max
+        {
+            return Err(ConfigError::Invalid {
+                key: "webrtc.port_min/webrtc.port_max".into(),
+                message: "set both (a range like 40000-40999) or neither".into(),
+            });
         }
         if self.routes.is_empty() {
             return Err(ConfigError::Invalid {
@@ -671,6 +787,52 @@ fn first_interface_address() -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn networks_match_addresses_in_them() {
+        let loopback = Network::parse("127.0.0.0/8").unwrap();
+        assert!(loopback.contains("127.0.0.1".parse().unwrap()));
+        assert!(loopback.contains("127.255.0.9".parse().unwrap()));
+        assert!(!loopback.contains("128.0.0.1".parse().unwrap()));
+        assert!(!loopback.contains("::1".parse().unwrap()));
+        let host = Network::parse("192.0.2.7").unwrap();
+        assert!(host.contains("192.0.2.7".parse().unwrap()));
+        assert!(!host.contains("192.0.2.8".parse().unwrap()));
+        let any = Network::parse("0.0.0.0/0").unwrap();
+        assert!(any.contains("203.0.113.1".parse().unwrap()));
+        let v6 = Network::parse("fd00::/8").unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("fe80::1".parse().unwrap()));
+        assert!(Network::parse("10.0.0.0/33").is_err());
+        assert!(Network::parse("nonsense/8").is_err());
+    }
+
+    #[test]
+    fn webrtc_and_disposition_settings_are_checked() {
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[webrtc]\nallowed_peer_networks = [\"10.0.0.0/99\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("webrtc.allowed_peer_networks[0]"),
+            "{error}"
+        );
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[[queues]]\nname = \"sales\"\ndispositions = [\"ok\", \"bad code\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("queues 'sales'.dispositions"),
+            "{error}"
+        );
+        let error =
+            Config::from_toml(Path::new("x.toml"), "[webrtc]\nport_min = 40000\n").unwrap_err();
+        assert!(error.to_string().contains("webrtc.port_min"), "{error}");
+    }
 
     #[test]
     fn defaults_route_the_demo_number() {

@@ -3,9 +3,12 @@
 //! waiting in a queue, agents' phones being rung and callbacks being placed
 //! talk to it through one channel, so every decision is taken in order.
 //!
-//! - Agent presence follows SIP registration: a phone that registers logs
-//!   its agent in; an unregistration or an expired binding logs it out
+//! - Agent presence follows SIP registration and the agent page: a phone
+//!   that registers, or a page that logs in, logs its agent in; an
+//!   unregistration, an expired binding or a closed page logs it out
 //!   (deferred to the end of a call in progress).
+//! - An agent with the agent page open is offered calls there (screen pop,
+//!   answer button, WebRTC audio); otherwise on the registered phone.
 //! - An offer is an INVITE to the agent's registered contact, carrying the
 //!   caller's data as `X-Switchboard-*` headers and a `Call-Info` URL (the
 //!   screen pop for SIP phones). Ring timeout and no-answer come from the ACD.
@@ -23,7 +26,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn, Instrument};
 
-use super::bridge::{self, Party};
+use super::bridge::{self, AgentLeg, Party};
+use super::browser_agents::{BrowserAgents, BrowserCall, PageOffer};
 use super::media::MediaSession;
 use super::{negotiate_body, CallEngine, CallEngineShared};
 use crate::acd::{
@@ -33,7 +37,7 @@ use crate::acd::{
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, Registrar, SipServer};
-use crate::store::{AgentEventRow, CallEnd, NewCall, QueueCallEnd, Store};
+use crate::store::{AgentEventRow, CallEnd, DispositionRow, NewCall, QueueCallEnd, Store};
 
 /// What the desk tells a waiting caller's task.
 pub(crate) enum Notice {
@@ -43,7 +47,7 @@ pub(crate) enum Notice {
         estimated_wait: Duration,
     },
     /// An agent answered: bridge to this leg.
-    Connect { agent: String, party: Box<Party> },
+    Connect { agent: String, party: Box<AgentLeg> },
     /// The call waited too long and left the queue.
     Overflow(OverflowTarget),
     /// The call moved to another queue (overflow).
@@ -83,7 +87,20 @@ pub(crate) enum Command {
         /// Which offer this answers (an agent can be offered the same call
         /// again before the first ring task has reported).
         serial: u64,
-        result: Result<Box<Party>, String>,
+        result: Result<Box<AgentLeg>, String>,
+    },
+    /// Pause with a reason, or (`None`) become available again (ends a
+    /// pause or wrap-up).
+    Pause {
+        agent: String,
+        reason: Option<String>,
+    },
+    /// The agent's disposition of a call (ends wrap-up).
+    Disposition {
+        agent: String,
+        call: String,
+        code: String,
+        notes: String,
     },
     /// The agent answered a callback: may the customer be dialled?
     CallbackAnswered {
@@ -143,6 +160,7 @@ pub struct QueueView {
 pub struct AgentDesk {
     handle: DeskHandle,
     snapshot: Arc<RwLock<DeskSnapshot>>,
+    browsers: Arc<BrowserAgents>,
 }
 
 impl AgentDesk {
@@ -156,6 +174,7 @@ impl AgentDesk {
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<AgentDesk, String> {
+        let browsers = Arc::new(BrowserAgents::new(config));
         let queues: BTreeMap<String, QueueSettings> = config
             .all_queues()
             .into_iter()
@@ -183,7 +202,7 @@ impl AgentDesk {
         let queues = Arc::new(queues);
         let snapshot = Arc::new(RwLock::new(DeskSnapshot::default()));
         let (records, record_receiver) = mpsc::unbounded_channel();
-        tokio::spawn(write_records(store, record_receiver));
+        tokio::spawn(write_records(store, record_receiver, browsers.clone()));
         let desk = Desk {
             acd,
             epoch: Instant::now(),
@@ -200,6 +219,7 @@ impl AgentDesk {
             next_offer: 0,
             answered: HashMap::new(),
             registered: BTreeSet::new(),
+            browsers: browsers.clone(),
             commands: commands.clone(),
             records,
             snapshot: snapshot.clone(),
@@ -208,7 +228,26 @@ impl AgentDesk {
         tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
         let handle = DeskHandle { commands, queues };
         engine.set_desk(handle.clone());
-        Ok(AgentDesk { handle, snapshot })
+        browsers.attach_desk(handle.clone());
+        Ok(AgentDesk {
+            handle,
+            snapshot,
+            browsers,
+        })
+    }
+
+    /// Agent page sessions (the HTTP layer logs agents in here).
+    pub fn browsers(&self) -> Arc<BrowserAgents> {
+        self.browsers.clone()
+    }
+
+    /// Pauses an agent (`Some(reason)`) or makes them available again.
+    /// False when the desk has stopped.
+    pub fn set_paused(&self, agent: &str, reason: Option<String>) -> bool {
+        self.handle.send(Command::Pause {
+            agent: agent.to_string(),
+            reason,
+        })
     }
 
     /// Agents' states and queues' lengths, as of the last change.
@@ -281,12 +320,25 @@ enum Record {
         call: String,
         end: QueueCallEnd,
     },
+    Disposition(DispositionRow),
 }
 
 /// Writes desk records in order, off the desk task.
-async fn write_records(store: Store, mut records: mpsc::UnboundedReceiver<Record>) {
+async fn write_records(
+    store: Store,
+    mut records: mpsc::UnboundedReceiver<Record>,
+    browsers: Arc<BrowserAgents>,
+) {
     while let Some(record) = records.recv().await {
         let result = match &record {
+            Record::Disposition(row) => {
+                let result = store.record_disposition(row).await;
+                if result.is_ok() {
+                    info!(agent = %row.agent, call = %row.call, code = %row.code, "disposition stored");
+                    browsers.disposition_saved(&row.agent, &row.call);
+                }
+                result
+            }
             Record::AgentEvent(row) => store.record_agent_event(row).await,
             Record::Entered { call, queue, at } => store.queue_call_entered(call, queue, *at).await,
             Record::Connected { call, agent, at } => {
@@ -318,8 +370,9 @@ struct Desk {
     offers: HashMap<(CallId, AgentId), (u64, CancellationToken)>,
     next_offer: u64,
     /// An agent's answered leg, between `AgentAnswered` and `Connect`.
-    answered: HashMap<CallId, (AgentId, Box<Party>)>,
+    answered: HashMap<CallId, (AgentId, Box<AgentLeg>)>,
     registered: BTreeSet<AgentId>,
+    browsers: Arc<BrowserAgents>,
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
     snapshot: Arc<RwLock<DeskSnapshot>>,
@@ -383,6 +436,7 @@ impl Desk {
         let mut reconcile = tokio::time::interval(Duration::from_secs(1));
         reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let registrar = self.registrar.clone();
+        let browsers = self.browsers.clone();
         info!(
             queues = self.queues.len(),
             agents = self.names.len(),
@@ -412,6 +466,7 @@ impl Desk {
                     None => break,
                 },
                 _ = registration_changed => self.reconcile_registrations(),
+                _ = browsers.changed() => self.reconcile_registrations(),
                 _ = reconcile.tick() => self.reconcile_registrations(),
                 _ = timer => {
                     let now = self.now();
@@ -428,26 +483,27 @@ impl Desk {
         info!("agent desk stopped");
     }
 
-    /// Logs agents in and out as their phones' registrations come and go.
+    /// Logs agents in and out as their phones' registrations and their
+    /// agent pages come and go.
     fn reconcile_registrations(&mut self) {
-        let Some(registrar) = &self.registrar else {
-            return;
-        };
-        let live: BTreeSet<AgentId> = registrar
-            .bindings()
+        let mut present: BTreeSet<String> = self.browsers.logged_in();
+        if let Some(registrar) = &self.registrar {
+            present.extend(registrar.bindings().into_iter().map(|(agent, _)| agent));
+        }
+        let live: BTreeSet<AgentId> = present
             .into_iter()
-            .map(|(agent, _)| AgentId::from(agent.as_str()))
+            .map(|agent| AgentId::from(agent.as_str()))
             .filter(|agent| self.names.contains_key(agent))
             .collect();
         let arrived: Vec<AgentId> = live.difference(&self.registered).cloned().collect();
         let gone: Vec<AgentId> = self.registered.difference(&live).cloned().collect();
         self.registered = live;
         for agent in arrived {
-            info!(agent = %agent, "agent phone registered: logging in");
+            info!(agent = %agent, "agent phone registered or page opened: logging in");
             self.feed(Event::AgentLogin { agent });
         }
         for agent in gone {
-            info!(agent = %agent, "agent phone registration gone: logging out");
+            info!(agent = %agent, "agent phone registration or page gone: logging out");
             self.feed(Event::AgentRegistrationLost { agent });
         }
     }
@@ -612,7 +668,7 @@ impl Desk {
                 match result {
                     Ok(party) => {
                         if withdrawn {
-                            hang_up_later(*party);
+                            party.hang_up_later("offer_withdrawn");
                             return;
                         }
                         self.answered.insert(call.clone(), (agent.clone(), party));
@@ -622,7 +678,7 @@ impl Desk {
                         });
                         if !accepted {
                             if let Some((_, party)) = self.answered.remove(&call) {
-                                hang_up_later(*party);
+                                party.hang_up_later("offer_withdrawn");
                             }
                         }
                     }
@@ -632,6 +688,43 @@ impl Desk {
                             self.feed(Event::AgentRejectedOrNoAnswer { agent, call });
                         }
                     }
+                }
+            }
+            Command::Pause { agent, reason } => {
+                let id = AgentId::from(agent.as_str());
+                let state = self.acd.agent_state(&id).cloned();
+                let accepted = match (reason, state) {
+                    (Some(reason), _) => {
+                        info!(agent = %agent, %reason, "agent pauses");
+                        self.feed(Event::AgentPause { agent: id, reason })
+                    }
+                    (None, Some(AgentState::WrapUp { .. })) => {
+                        self.feed(Event::WrapUpDone { agent: id })
+                    }
+                    (None, _) => self.feed(Event::AgentUnpause { agent: id }),
+                };
+                if !accepted {
+                    debug!(agent = %agent, "pause or resume not taken in this state");
+                }
+            }
+            Command::Disposition {
+                agent,
+                call,
+                code,
+                notes,
+            } => {
+                self.records
+                    .send(Record::Disposition(DispositionRow {
+                        call,
+                        agent: agent.clone(),
+                        at: Utc::now(),
+                        code,
+                        notes,
+                    }))
+                    .ok();
+                let id = AgentId::from(agent.as_str());
+                if matches!(self.acd.agent_state(&id), Some(AgentState::WrapUp { .. })) {
+                    self.feed(Event::WrapUpDone { agent: id });
                 }
             }
         }
@@ -732,6 +825,8 @@ impl Desk {
                         reason = reason_name(reason),
                         "agent state"
                     );
+                    self.browsers
+                        .push_state(&agent.0, state_name(&to), state_detail(&to));
                     self.records
                         .send(Record::AgentEvent(AgentEventRow {
                             agent: agent.to_string(),
@@ -754,30 +849,29 @@ impl Desk {
             // A callback offer is placed by `place_callback`.
             return;
         };
-        let Some(contact) = self
-            .registrar
-            .as_ref()
-            .and_then(|registrar| registrar.contact_of(&agent.0))
-        else {
-            // The binding expired between reconciliations.
+        let caller_id = caller.caller_number.clone();
+        let headers = caller.screen.clone();
+        let Some(target) = self.agent_target(&agent) else {
+            // The binding expired (or the page closed) between reconciliations.
             self.registered.remove(&agent);
             self.feed(Event::AgentRegistrationLost { agent });
             return;
         };
-        let request = AgentRing {
-            target: contact,
-            caller_id: caller.caller_number.clone(),
-            headers: caller.screen.clone(),
-            credential: None,
-        };
         let (serial, token) = self.new_offer(&call, &agent);
         let engine = self.engine.clone();
         let sip = self.sip.clone();
+        let browsers = self.browsers.clone();
         let commands = self.commands.clone();
-        info!(agent = %agent, call = %call, "ringing agent");
+        info!(agent = %agent, call = %call, on = target.kind(), "ringing agent");
         tokio::spawn(
             async move {
-                let result = ring(&engine, &sip, request, token, Duration::from_secs(120))
+                let offer = AgentOffer {
+                    agent: agent.clone(),
+                    call: call.clone(),
+                    caller_id,
+                    headers,
+                };
+                let result = ring_agent(&engine, &sip, browsers, target, offer, token)
                     .await
                     .map(Box::new);
                 commands
@@ -819,7 +913,7 @@ impl Desk {
         }
         self.record_connected(&call, &agent);
         let Some(caller) = self.callers.remove(&call) else {
-            hang_up_later(*party);
+            party.hang_up_later("caller_gone");
             self.feed(Event::CallEnded { call });
             return;
         };
@@ -830,7 +924,7 @@ impl Desk {
         }) {
             // The caller's task is gone (hung up this very moment).
             if let Notice::Connect { party, .. } = notice {
-                hang_up_later(*party);
+                party.hang_up_later("caller_gone");
             }
             self.feed(Event::CallEnded { call });
         }
@@ -843,17 +937,14 @@ impl Desk {
             self.feed(Event::CallAbandoned { call });
             return;
         };
-        let contact = self
-            .registrar
-            .as_ref()
-            .and_then(|registrar| registrar.contact_of(&agent.0));
+        let target = self.agent_target(&agent);
         let queue = self.queues.get(&info.queue).cloned();
         let trunk = queue
             .as_ref()
             .and_then(|queue| queue.callback_trunk.clone())
             .and_then(|name| self.trunks.iter().find(|trunk| trunk.name == name).cloned())
             .or_else(|| self.trunks.first().cloned());
-        let Some(contact) = contact else {
+        let Some(target) = target else {
             // The binding expired between reconciliations: route again.
             self.registered.remove(&agent);
             self.feed(Event::AgentRegistrationLost { agent });
@@ -880,25 +971,20 @@ impl Desk {
         let (serial, token) = self.new_offer(&call, &agent);
         let engine = self.engine.clone();
         let sip = self.sip.clone();
+        let browsers = self.browsers.clone();
         let commands = self.commands.clone();
         let record = queue.is_some_and(|queue| queue.record);
-        info!(call = %call, agent = %agent, number = %Masked(&info.number), "placing callback: ringing the agent first");
+        info!(call = %call, agent = %agent, number = %Masked(&info.number), on = target.kind(), "placing callback: ringing the agent first");
         tokio::spawn(
             async move {
-                let agent_ring = AgentRing {
-                    target: contact,
+                let offer = AgentOffer {
+                    agent: agent.clone(),
+                    call: call.clone(),
                     caller_id: info.number.clone(),
                     headers: info.screen.clone(),
-                    credential: None,
                 };
-                let agent_party = ring(
-                    &engine,
-                    &sip,
-                    agent_ring,
-                    token.clone(),
-                    Duration::from_secs(120),
-                )
-                .await;
+                let agent_party =
+                    ring_agent(&engine, &sip, browsers, target, offer, token.clone()).await;
                 let agent_party = match agent_party {
                     Ok(party) => party,
                     Err(reason) => {
@@ -928,6 +1014,18 @@ impl Desk {
             }
             .in_current_span(),
         );
+    }
+
+    /// Where `agent` takes calls: the agent page when it is open, else the
+    /// registered phone.
+    fn agent_target(&self, agent: &AgentId) -> Option<AgentTarget> {
+        if let Some(session) = self.browsers.session(&agent.0) {
+            return Some(AgentTarget::Page(session));
+        }
+        self.registrar
+            .as_ref()
+            .and_then(|registrar| registrar.contact_of(&agent.0))
+            .map(AgentTarget::Phone)
     }
 
     fn publish(&self) {
@@ -978,7 +1076,7 @@ async fn run_callback(
     sip: Arc<SipServer>,
     commands: mpsc::UnboundedSender<Command>,
     (call, agent, serial): (CallId, AgentId, u64),
-    mut agent_party: Party,
+    mut agent_party: AgentLeg,
     info: CallbackInfo,
     trunk: TrunkConfig,
     record: bool,
@@ -996,7 +1094,7 @@ async fn run_callback(
         })
         .ok();
     if !accepted.await.unwrap_or(false) {
-        hang_up_later(agent_party);
+        agent_party.hang_up_later("offer_withdrawn");
         return;
     }
     let id = super::new_call_id();
@@ -1034,8 +1132,7 @@ async fn run_callback(
                     .join("queues")
                     .join(format!("{id}.wav"))
             });
-            let end =
-                bridge::bridge(&engine, customer.as_mut(), agent_party.as_mut(), recording).await;
+            let end = bridge::bridge(&engine, customer.as_mut(), &mut agent_party, recording).await;
             let talk_ms = end.talk_time.as_millis() as i64;
             (
                 CallEnd {
@@ -1060,9 +1157,7 @@ async fn run_callback(
         }
         Err(reason) => {
             info!(call = %call, %reason, "callback: the customer did not answer");
-            tokio::time::timeout(Duration::from_secs(2), agent_party.leg.hangup())
-                .await
-                .ok();
+            agent_party.hang_up("callback_not_answered").await;
             (
                 CallEnd {
                     ended_at: Utc::now(),
@@ -1094,6 +1189,68 @@ async fn run_callback(
             },
         })
         .ok();
+}
+
+/// Where an agent takes calls.
+enum AgentTarget {
+    Page(Arc<super::browser_agents::Session>),
+    /// The registered contact.
+    Phone(String),
+}
+
+impl AgentTarget {
+    fn kind(&self) -> &'static str {
+        match self {
+            AgentTarget::Page(_) => "page",
+            AgentTarget::Phone(_) => "phone",
+        }
+    }
+}
+
+/// A call offered to an agent.
+struct AgentOffer {
+    agent: AgentId,
+    call: CallId,
+    caller_id: String,
+    /// The screen pop (SIP headers; the page gets them as fields).
+    headers: Vec<(String, String)>,
+}
+
+/// Rings an agent's page or phone until answered, `cancel`led, or two
+/// minutes (the ACD's ring timeout cancels much sooner).
+async fn ring_agent(
+    engine: &CallEngineShared,
+    sip: &SipServer,
+    browsers: Arc<BrowserAgents>,
+    target: AgentTarget,
+    offer: AgentOffer,
+    cancel: CancellationToken,
+) -> Result<AgentLeg, String> {
+    let limit = Duration::from_secs(120);
+    match target {
+        AgentTarget::Page(session) => {
+            let page_offer =
+                PageOffer::from_screen(&offer.call.0, &offer.caller_id, &offer.headers);
+            let leg = browsers.ring(session, page_offer, cancel, limit).await?;
+            Ok(AgentLeg::Browser(BrowserCall {
+                leg,
+                agent: offer.agent.0.clone(),
+                call: offer.call.0.clone(),
+                agents: browsers,
+            }))
+        }
+        AgentTarget::Phone(contact) => {
+            let request = AgentRing {
+                target: contact,
+                caller_id: offer.caller_id,
+                headers: offer.headers,
+                credential: None,
+            };
+            ring(engine, sip, request, cancel, limit)
+                .await
+                .map(|party| AgentLeg::Phone(Box::new(party)))
+        }
+    }
 }
 
 /// An INVITE to place: an agent's phone or, for a callback, the customer.
@@ -1202,12 +1359,4 @@ fn sip_user(number: &str) -> String {
     } else {
         user
     }
-}
-
-pub(super) fn hang_up_later(party: Party) {
-    tokio::spawn(async move {
-        tokio::time::timeout(Duration::from_secs(2), party.leg.hangup())
-            .await
-            .ok();
-    });
 }

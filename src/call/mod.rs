@@ -5,6 +5,8 @@
 
 mod agents;
 mod bridge;
+mod browser;
+pub mod browser_agents;
 pub mod media;
 mod originate;
 mod queue_wait;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use super::agents::{Command, Notice, Waiting};
-use super::bridge::{self, Party, PartyMut, Side};
+use super::bridge::{self, PartyMut, Side};
 use super::media::{MediaEvent, MediaSession};
 use super::{dtmf_from_info, CallEngineShared, Ending, InfoDigit, MediaSide};
 use crate::dialplan::numbers::number_prompts;
@@ -307,7 +307,7 @@ pub(super) async fn wait_in_queue(
                         engine.settings.recordings_dir.join("queues").join(format!("{id}.wav"))
                     });
                     let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
-                    let end = bridge::bridge(engine, caller_side, Party::as_mut(&mut party), recording).await;
+                    let end = bridge::bridge(engine, caller_side, &mut party, recording).await;
                     desk.send(Command::Left {
                         call: id.to_string(),
                         end: QueueCallEnd {
@@ -407,7 +407,7 @@ pub(super) async fn wait_in_queue(
     while let Ok(notice) = notice_receiver.try_recv() {
         if let Notice::Connect { agent, party } = notice {
             info!(agent = %agent, "an agent answered as the caller left; hanging up the agent");
-            super::agents::hang_up_later(*party);
+            party.hang_up_later("caller_gone");
             desk.send(Command::Left {
                 call: id.to_string(),
                 end: left("abandoned"),

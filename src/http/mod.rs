@@ -1,5 +1,6 @@
 //! The REST API: campaigns, list uploads, state changes, exports and the
-//! do-not-call list over HTTP with JSON.
+//! do-not-call list over HTTP with JSON; agents, queues and calls; and the
+//! agent page (`/agent`) with its WebSocket.
 //!
 //! [`app`] is a plain function from state to a router, so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket; [`serve`] puts it on a listener
@@ -7,6 +8,7 @@
 //! (`crate::campaign_cli`), so both behave alike. axum's types stay inside
 //! this module.
 
+mod agent_page;
 mod agents;
 mod campaigns;
 mod dnc;
@@ -64,6 +66,9 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
         .route("/api/campaigns/{name}/stop", post(campaigns::stop))
         .route("/api/campaigns/{name}/export", get(campaigns::export))
         .route("/api/agents", get(agents::agents))
+        .route("/api/agents/{id}/pause", post(agents::pause))
+        .route("/api/agents/{id}/available", post(agents::available))
+        .route("/api/calls/{id}", get(agents::call))
         .route("/api/queues", get(agents::queues))
         .route(
             "/api/dnc/{number}",
@@ -76,8 +81,15 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
         protected
     };
     let protected = protected.route_layer(middleware::from_fn(same_origin_only));
+    // Agents log in with their own password on the socket, not the API token;
+    // the origin check keeps other sites' pages off it.
+    let agent_socket = Router::new()
+        .route("/api/agent/socket", get(agent_page::socket))
+        .route_layer(middleware::from_fn(same_origin_only));
     Router::new()
         .route("/api/health", get(health))
+        .route("/agent", get(agent_page::page))
+        .merge(agent_socket)
         .merge(protected)
         .fallback(|| async { AppError::NotFound("no such route; the API is under /api/".into()) })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
@@ -180,8 +192,11 @@ impl HttpServer {
         let local_address = listener.local_addr()?;
         let router = app(state);
         let task = tokio::spawn(async move {
-            let server = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { shutdown.cancelled_owned().await });
+            let server = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { shutdown.cancelled_owned().await });
             if let Err(error) = server.await {
                 tracing::error!(%error, "HTTP API stopped");
             }

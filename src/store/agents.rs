@@ -17,6 +17,16 @@ pub struct AgentEventRow {
     pub detail: Option<String>,
 }
 
+/// An agent's disposition of a call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DispositionRow {
+    pub call: String,
+    pub agent: String,
+    pub at: DateTime<Utc>,
+    pub code: String,
+    pub notes: String,
+}
+
 /// How a call's time in a queue ended.
 #[derive(Debug, Clone)]
 pub struct QueueCallEnd {
@@ -66,6 +76,43 @@ type QueueCallRow = (String, Option<String>, Option<i64>, Option<i64>);
 type QueueTally = (QueueFigures, Vec<i64>, Vec<i64>, Vec<i64>);
 
 impl Store {
+    /// Stores an agent's disposition of a call.
+    pub async fn record_disposition(&self, row: &DispositionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dispositions (call_id, agent, at, code, notes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(&row.call)
+        .bind(&row.agent)
+        .bind(time_text(row.at))
+        .bind(&row.code)
+        .bind(&row.notes)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A call's dispositions, oldest first.
+    pub async fn dispositions_of(&self, call_id: &str) -> Result<Vec<DispositionRow>, StoreError> {
+        let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT call_id, agent, at, code, notes FROM dispositions WHERE call_id = ?1 ORDER BY id",
+        )
+        .bind(call_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(call, agent, at, code, notes)| DispositionRow {
+                call,
+                agent,
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|at| at.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                code,
+                notes,
+            })
+            .collect())
+    }
+
     pub async fn record_agent_event(&self, row: &AgentEventRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO agent_events (agent, at, from_state, to_state, reason, detail) \

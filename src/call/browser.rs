@@ -1,0 +1,462 @@
+//! A browser agent's media: one WebRTC peer connection per call, audio only,
+//! G.711 (PCMU or PCMA, whichever the browser offers first), so nothing is
+//! transcoded beyond the G.711 the bridge already converts. The page makes
+//! the offer; the engine answers with the `webrtc` crate, which owns ICE,
+//! DTLS and SRTP. Only this file names `webrtc` types.
+//!
+//! What the bridge sees is plain PCM: [`BrowserLeg::next_frame`] yields the
+//! agent's voice decoded, [`BrowserLeg::send_audio`] sends the caller's.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+use webrtc::api::media_engine::{MediaEngine, MIME_TYPE_PCMA, MIME_TYPE_PCMU};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::api::APIBuilder;
+use webrtc::ice::mdns::MulticastDnsMode;
+use webrtc::ice::network_type::NetworkType;
+use webrtc::ice::udp_network::{EphemeralUDP, UDPNetwork};
+use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
+use webrtc::ice_transport::ice_server::RTCIceServer;
+use webrtc::media::Sample;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+};
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+use crate::config::{Network, WebRtcConfig};
+use crate::media::g711::{self, Codec};
+
+/// Frames of the agent's voice buffered for the bridge (20 ms each).
+const INBOUND_FRAMES: usize = 50;
+
+/// How the engine's side of browser media is set up (from `[webrtc]`).
+#[derive(Debug, Clone, Default)]
+pub struct BrowserMediaConfig {
+    pub ice_addresses: Vec<std::net::IpAddr>,
+    pub allowed_peer_networks: Vec<Network>,
+    pub public_ip: Option<std::net::IpAddr>,
+    pub ice_servers: Vec<String>,
+    pub port_range: Option<(u16, u16)>,
+}
+
+impl BrowserMediaConfig {
+    /// From the checked config (networks were validated at load).
+    pub fn from_config(config: &WebRtcConfig) -> BrowserMediaConfig {
+        BrowserMediaConfig {
+            ice_addresses: config.ice_addresses.clone(),
+            allowed_peer_networks: config
+                .allowed_peer_networks
+                .iter()
+                .filter_map(|text| Network::parse(text).ok())
+                .collect(),
+            public_ip: config.public_ip,
+            ice_servers: config.ice_servers.clone(),
+            port_range: (config.port_min != 0).then_some((config.port_min, config.port_max)),
+        }
+    }
+}
+
+/// Counters the page and the logs show.
+#[derive(Debug, Default)]
+pub struct MediaCounters {
+    pub packets_in: AtomicU64,
+    pub packets_out: AtomicU64,
+}
+
+/// A browser agent's answered call.
+pub(crate) struct BrowserLeg {
+    connection: Arc<RTCPeerConnection>,
+    track: Arc<TrackLocalStaticSample>,
+    codec: Codec,
+    frames: mpsc::Receiver<Vec<i16>>,
+    /// Cancelled when the agent hangs up on the page or the page goes away.
+    pub hangup: CancellationToken,
+    /// Cancelled when the peer connection fails or closes.
+    failed: CancellationToken,
+    pub counters: Arc<MediaCounters>,
+    pub last_packet_at: Instant,
+    encoded: Vec<u8>,
+}
+
+/// What ended a browser leg, or a frame of the agent's voice.
+pub(crate) enum BrowserInput {
+    Audio(Vec<i16>),
+    Ended(String),
+}
+
+/// Removes the browser's ICE candidates outside `allowed` (and host names,
+/// which cannot be checked), so the engine never sends media elsewhere.
+pub fn filter_candidates(sdp: &str, allowed: &[Network]) -> String {
+    if allowed.is_empty() {
+        return sdp.to_string();
+    }
+    let mut kept = String::with_capacity(sdp.len());
+    for line in sdp.split_inclusive('\n') {
+        if let Some(candidate) = line.trim_end().strip_prefix("a=candidate:") {
+            // foundation component transport priority address port typ ...
+            let address = candidate.split_whitespace().nth(4);
+            let allowed = address
+                .and_then(|address| address.parse::<std::net::IpAddr>().ok())
+                .is_some_and(|address| allowed.iter().any(|network| network.contains(address)));
+            if !allowed {
+                debug!(
+                    candidate,
+                    "browser ICE candidate outside allowed_peer_networks dropped"
+                );
+                continue;
+            }
+        }
+        kept.push_str(line);
+    }
+    kept
+}
+
+/// The G.711 codec the browser lists first, if any.
+pub fn offered_codec(sdp: &str) -> Option<Codec> {
+    // The m=audio line's payload types, in the browser's order of preference.
+    let formats: Vec<&str> = sdp
+        .lines()
+        .find_map(|line| line.strip_prefix("m=audio "))?
+        .split_whitespace()
+        .skip(2)
+        .collect();
+    let name_of = |format: &str| -> Option<Codec> {
+        match format {
+            "0" => return Some(Codec::Pcmu),
+            "8" => return Some(Codec::Pcma),
+            _ => {}
+        }
+        sdp.lines().find_map(|line| {
+            let rest = line.strip_prefix("a=rtpmap:")?;
+            let (payload, name) = rest.split_once(' ')?;
+            if payload != format {
+                return None;
+            }
+            let name = name.trim().to_ascii_uppercase();
+            if name.starts_with("PCMU/8000") {
+                Some(Codec::Pcmu)
+            } else if name.starts_with("PCMA/8000") {
+                Some(Codec::Pcma)
+            } else {
+                None
+            }
+        })
+    };
+    formats.into_iter().find_map(name_of)
+}
+
+fn capability(codec: Codec) -> RTCRtpCodecCapability {
+    RTCRtpCodecCapability {
+        mime_type: match codec {
+            Codec::Pcmu => MIME_TYPE_PCMU,
+            Codec::Pcma => MIME_TYPE_PCMA,
+        }
+        .to_owned(),
+        clock_rate: 8000,
+        channels: 1,
+        sdp_fmtp_line: String::new(),
+        rtcp_feedback: Vec::new(),
+    }
+}
+
+/// Answers the page's SDP offer. Returns the leg and the SDP answer (with
+/// every candidate gathered: the page does not trickle). The leg is usable
+/// once [`BrowserLeg::connected`] says so.
+pub(crate) async fn answer(
+    config: &BrowserMediaConfig,
+    offer: &str,
+) -> Result<(BrowserLeg, String), String> {
+    let codec = offered_codec(offer)
+        .ok_or_else(|| "the browser offered neither PCMU nor PCMA audio".to_string())?;
+    let offer = filter_candidates(offer, &config.allowed_peer_networks);
+
+    let mut media_engine = MediaEngine::default();
+    for (codec, payload_type) in [(Codec::Pcmu, 0), (Codec::Pcma, 8)] {
+        media_engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    capability: capability(codec),
+                    payload_type,
+                    ..Default::default()
+                },
+                RTPCodecType::Audio,
+            )
+            .map_err(|error| format!("codec setup: {error}"))?;
+    }
+    let mut settings = SettingEngine::default();
+    // No multicast DNS: candidates are plain addresses.
+    settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
+    settings.set_network_types(vec![NetworkType::Udp4, NetworkType::Udp6]);
+    if !config.ice_addresses.is_empty() {
+        let addresses = config.ice_addresses.clone();
+        settings.set_include_loopback_candidate(addresses.iter().any(|a| a.is_loopback()));
+        settings.set_ip_filter(Box::new(move |ip| addresses.contains(&ip)));
+    }
+    if let Some(public) = config.public_ip {
+        settings.set_nat_1to1_ips(vec![public.to_string()], RTCIceCandidateType::Host);
+    }
+    if let Some((min, max)) = config.port_range {
+        let ports = EphemeralUDP::new(min, max).map_err(|error| format!("port range: {error}"))?;
+        settings.set_udp_network(UDPNetwork::Ephemeral(ports));
+    }
+    let api = APIBuilder::new()
+        .with_media_engine(media_engine)
+        .with_setting_engine(settings)
+        .build();
+    let connection = Arc::new(
+        api.new_peer_connection(RTCConfiguration {
+            ice_servers: vec![RTCIceServer {
+                urls: config.ice_servers.clone(),
+                ..Default::default()
+            }]
+            .into_iter()
+            .filter(|server| !server.urls.is_empty())
+            .collect(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|error| format!("peer connection: {error}"))?,
+    );
+    let leg = match negotiate(connection.clone(), codec, offer).await {
+        Ok(leg) => leg,
+        Err(error) => {
+            connection.close().await.ok();
+            return Err(error);
+        }
+    };
+    Ok(leg)
+}
+
+async fn negotiate(
+    connection: Arc<RTCPeerConnection>,
+    codec: Codec,
+    offer: String,
+) -> Result<(BrowserLeg, String), String> {
+    let track = Arc::new(TrackLocalStaticSample::new(
+        capability(codec),
+        "audio".to_owned(),
+        "switchboard".to_owned(),
+    ));
+    let sender = connection
+        .add_track(track.clone())
+        .await
+        .map_err(|error| format!("adding the audio track: {error}"))?;
+    // RTCP from the browser must be read for the sender's reports to work.
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; 1500];
+        while sender.read(&mut buffer).await.is_ok() {}
+    });
+
+    let counters = Arc::new(MediaCounters::default());
+    let (frames_tx, frames) = mpsc::channel(INBOUND_FRAMES);
+    let inbound_counters = counters.clone();
+    connection.on_track(Box::new(move |track, _, _| {
+        let frames_tx = frames_tx.clone();
+        let counters = inbound_counters.clone();
+        Box::pin(async move {
+            tokio::spawn(async move {
+                let mut pcm = Vec::with_capacity(160);
+                while let Ok((packet, _)) = track.read_rtp().await {
+                    let codec = match packet.header.payload_type {
+                        0 => Codec::Pcmu,
+                        8 => Codec::Pcma,
+                        _ => continue,
+                    };
+                    counters.packets_in.fetch_add(1, Ordering::Relaxed);
+                    pcm.clear();
+                    g711::decode_into(codec, &packet.payload, &mut pcm);
+                    // A full buffer means the bridge is gone or stalled: drop.
+                    if let Err(mpsc::error::TrySendError::Closed(_)) =
+                        frames_tx.try_send(pcm.clone())
+                    {
+                        break;
+                    }
+                }
+            });
+        })
+    }));
+
+    let failed = CancellationToken::new();
+    let failed_on_state = failed.clone();
+    connection.on_peer_connection_state_change(Box::new(move |state| {
+        debug!(?state, "browser peer connection");
+        if matches!(
+            state,
+            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed
+        ) {
+            failed_on_state.cancel();
+        }
+        Box::pin(async {})
+    }));
+
+    let offer = RTCSessionDescription::offer(offer)
+        .map_err(|error| format!("the browser's offer is not SDP: {error}"))?;
+    connection
+        .set_remote_description(offer)
+        .await
+        .map_err(|error| format!("the browser's offer was refused: {error}"))?;
+    let answer = connection
+        .create_answer(None)
+        .await
+        .map_err(|error| format!("no answer to the browser's offer: {error}"))?;
+    let mut gathered = connection.gathering_complete_promise().await;
+    connection
+        .set_local_description(answer)
+        .await
+        .map_err(|error| format!("setting our answer: {error}"))?;
+    if tokio::time::timeout(Duration::from_secs(10), gathered.recv())
+        .await
+        .is_err()
+    {
+        warn!("ICE gathering took over 10 s; answering with the candidates found so far");
+    }
+    let sdp = connection
+        .local_description()
+        .await
+        .map(|description| description.sdp)
+        .ok_or_else(|| "no local description after answering".to_string())?;
+    Ok((
+        BrowserLeg {
+            connection,
+            track,
+            codec,
+            frames,
+            hangup: CancellationToken::new(),
+            failed,
+            counters,
+            last_packet_at: Instant::now(),
+            encoded: Vec::with_capacity(160),
+        },
+        sdp,
+    ))
+}
+
+impl BrowserLeg {
+    /// Waits until media can flow (ICE and DTLS done), at most `limit`.
+    pub async fn connected(&self, limit: Duration) -> Result<(), String> {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let check = |state: RTCPeerConnectionState| state == RTCPeerConnectionState::Connected;
+        if check(self.connection.connection_state()) {
+            return Ok(());
+        }
+        let failed = self.failed.clone();
+        self.connection
+            .on_peer_connection_state_change(Box::new(move |state| {
+                debug!(?state, "browser peer connection");
+                match state {
+                    RTCPeerConnectionState::Connected => {
+                        tx.try_send(()).ok();
+                    }
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        failed.cancel();
+                    }
+                    _ => {}
+                }
+                Box::pin(async {})
+            }));
+        // It may have connected between the first look and the handler.
+        if check(self.connection.connection_state()) {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = rx.recv() => Ok(()),
+            _ = self.failed.cancelled() => Err("the browser's media connection failed".into()),
+            _ = self.hangup.cancelled() => Err("the agent hung up".into()),
+            _ = tokio::time::sleep(limit) => Err(format!("no media connection with the browser within {} s", limit.as_secs())),
+        }
+    }
+
+    /// The agent's next 20 ms of voice, or why the leg ended.
+    pub async fn next_frame(&mut self) -> BrowserInput {
+        tokio::select! {
+            frame = self.frames.recv() => match frame {
+                Some(frame) => {
+                    self.last_packet_at = Instant::now();
+                    BrowserInput::Audio(frame)
+                }
+                None => BrowserInput::Ended("browser_media_gone".into()),
+            },
+            _ = self.hangup.cancelled() => BrowserInput::Ended("agent_hangup".into()),
+            _ = self.failed.cancelled() => BrowserInput::Ended("browser_media_failed".into()),
+        }
+    }
+
+    /// Sends the caller's voice to the browser.
+    pub async fn send_audio(&mut self, samples: &[i16]) {
+        if samples.is_empty() {
+            return;
+        }
+        self.encoded.clear();
+        g711::encode_into(self.codec, samples, &mut self.encoded);
+        let sample = Sample {
+            data: bytes::Bytes::copy_from_slice(&self.encoded),
+            duration: Duration::from_micros(samples.len() as u64 * 125),
+            ..Default::default()
+        };
+        if self.track.write_sample(&sample).await.is_ok() {
+            self.counters.packets_out.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the peer connection.
+    pub async fn close(&self) {
+        self.hangup.cancel();
+        if tokio::time::timeout(Duration::from_secs(2), self.connection.close())
+            .await
+            .is_err()
+        {
+            warn!("closing a browser peer connection took over 2 s");
+        }
+        info!(
+            packets_in = self.counters.packets_in.load(Ordering::Relaxed),
+            packets_out = self.counters.packets_out.load(Ordering::Relaxed),
+            "browser media closed"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROME_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\nc=IN IP4 0.0.0.0\r\n\
+a=candidate:1 1 udp 2122260223 192.0.2.2 50000 typ host generation 0\r\n\
+a=candidate:2 1 udp 2122262783 127.0.0.1 50001 typ host generation 0\r\n\
+a=candidate:3 1 udp 2122262783 abc.local 50002 typ host generation 0\r\n\
+a=rtpmap:111 opus/48000/2\r\na=rtpmap:63 red/48000/2\r\na=rtpmap:9 G722/8000\r\n\
+a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/8000\r\n";
+
+    #[test]
+    fn the_first_g711_codec_of_the_offer_is_chosen() {
+        assert_eq!(offered_codec(CHROME_OFFER), Some(Codec::Pcmu));
+        let pcma_first = CHROME_OFFER.replace("111 63 9 0 8", "111 8 0");
+        assert_eq!(offered_codec(&pcma_first), Some(Codec::Pcma));
+        let opus_only = CHROME_OFFER.replace("111 63 9 0 8 13 110 126", "111");
+        assert_eq!(offered_codec(&opus_only), None);
+        // Dynamic payload types are looked up by name.
+        let dynamic = "m=audio 9 RTP/SAVPF 96\r\na=rtpmap:96 pcma/8000\r\n";
+        assert_eq!(offered_codec(dynamic), Some(Codec::Pcma));
+    }
+
+    #[test]
+    fn candidates_outside_the_allowed_networks_are_dropped() {
+        let loopback = [Network::parse("127.0.0.0/8").unwrap()];
+        let filtered = filter_candidates(CHROME_OFFER, &loopback);
+        assert!(filtered.contains("127.0.0.1 50001"));
+        assert!(!filtered.contains("192.0.2.2"));
+        assert!(!filtered.contains(".local"));
+        assert!(filtered.contains("a=rtpmap:0 PCMU/8000\r\n"));
+        // No list: nothing is dropped.
+        assert_eq!(filter_candidates(CHROME_OFFER, &[]), CHROME_OFFER);
+    }
+}

@@ -1,0 +1,723 @@
+//! Browser agents' sessions: an agent logs in on the agent page (a
+//! WebSocket), which is their presence; the desk offers calls to the page,
+//! which shows the caller's data and answers with a WebRTC offer; state
+//! buttons and the disposition form come back as messages.
+//!
+//! The messages are plain serde types ([`ToPage`], [`FromPage`]); the HTTP
+//! layer only moves them between the socket and this module.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::agents::{Command, DeskHandle};
+use super::browser::{self, BrowserLeg, BrowserMediaConfig};
+use crate::config::{valid_disposition, Config};
+use crate::sip::digest::Lockout;
+
+/// Longest note an agent may attach to a disposition.
+pub const MAX_NOTES: usize = 2000;
+/// Calls an agent may still set a disposition for.
+const RECENT_CALLS: usize = 20;
+
+/// Messages from the engine to the agent page.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToPage {
+    Welcome {
+        agent: String,
+        name: String,
+        queues: Vec<String>,
+        dispositions: Vec<String>,
+        ice_servers: Vec<String>,
+    },
+    /// The agent's state: logged_out, available, ringing, on_call,
+    /// wrap_up, paused (`detail`: the call, or the pause reason).
+    State {
+        state: String,
+        detail: Option<String>,
+    },
+    /// A call for the agent, with the caller's data (screen pop).
+    Offer {
+        offer: u64,
+        call: String,
+        caller: String,
+        queue: String,
+        callback: bool,
+        /// Name → value: Caller, Path, Digits, Queue, Call, Var-*.
+        data: BTreeMap<String, String>,
+    },
+    /// The offer went to someone else, or the caller left.
+    OfferWithdrawn {
+        offer: u64,
+    },
+    /// The engine's SDP answer to the page's offer.
+    Media {
+        offer: u64,
+        sdp: String,
+    },
+    /// The call ended (either side).
+    CallEnded {
+        call: String,
+        cause: String,
+    },
+    DispositionSaved {
+        call: String,
+    },
+    Error {
+        message: String,
+    },
+    /// The agent logged in somewhere else; this page is done.
+    Replaced,
+}
+
+/// Messages from the agent page.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FromPage {
+    Login {
+        agent: String,
+        password: String,
+    },
+    /// Take the offer: the page's SDP offer for the call's audio.
+    Answer {
+        offer: u64,
+        sdp: String,
+    },
+    Decline {
+        offer: u64,
+    },
+    Hangup,
+    Pause {
+        reason: String,
+    },
+    Available,
+    Disposition {
+        call: String,
+        code: String,
+        #[serde(default)]
+        notes: String,
+    },
+}
+
+/// Why a login was refused. The text is the same for an unknown agent and
+/// a wrong password, so accounts cannot be found by guessing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginError {
+    BadCredentials,
+    LockedOut,
+}
+
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::BadCredentials => write!(f, "wrong agent id or password"),
+            LoginError::LockedOut => {
+                write!(
+                    f,
+                    "too many failed logins from this address; try again later"
+                )
+            }
+        }
+    }
+}
+
+struct Account {
+    name: String,
+    password: String,
+    queues: Vec<String>,
+    dispositions: Vec<String>,
+}
+
+enum PageReply {
+    Answer(String),
+    Decline,
+}
+
+/// One logged-in agent page.
+pub struct Session {
+    pub id: u64,
+    pub agent: String,
+    to_page: mpsc::UnboundedSender<ToPage>,
+    offers: Mutex<HashMap<u64, oneshot::Sender<PageReply>>>,
+    /// The call being talked: its id and the hang-up switch of its media.
+    current: Mutex<Option<(String, CancellationToken)>>,
+    recent_calls: Mutex<VecDeque<String>>,
+    /// Cancelled when the page is gone or replaced.
+    pub closed: CancellationToken,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("agent", &self.agent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub fn send(&self, message: ToPage) {
+        self.to_page.send(message).ok();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Every browser agent's session.
+pub struct BrowserAgents {
+    accounts: HashMap<String, Account>,
+    media: BrowserMediaConfig,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    next_id: AtomicU64,
+    lockout: Mutex<Lockout>,
+    epoch: Instant,
+    changed: Notify,
+    desk: OnceLock<DeskHandle>,
+}
+
+impl BrowserAgents {
+    pub fn new(config: &Config) -> BrowserAgents {
+        let queues: HashMap<String, Vec<String>> = config
+            .all_queues()
+            .into_iter()
+            .map(|queue| (queue.name, queue.dispositions))
+            .collect();
+        let accounts = config
+            .agents
+            .iter()
+            .map(|agent| {
+                let mut dispositions: Vec<String> = Vec::new();
+                for queue in &agent.queues {
+                    for code in queues.get(queue).into_iter().flatten() {
+                        if !dispositions.contains(code) {
+                            dispositions.push(code.clone());
+                        }
+                    }
+                }
+                (
+                    agent.id.clone(),
+                    Account {
+                        name: agent.name.clone(),
+                        password: agent.password.clone(),
+                        queues: agent.queues.clone(),
+                        dispositions,
+                    },
+                )
+            })
+            .collect();
+        BrowserAgents {
+            accounts,
+            media: BrowserMediaConfig::from_config(&config.webrtc),
+            sessions: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            lockout: Mutex::new(Lockout::new(
+                5,
+                Duration::from_secs(60),
+                Duration::from_secs(300),
+            )),
+            epoch: Instant::now(),
+            changed: Notify::new(),
+            desk: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn attach_desk(&self, desk: DeskHandle) {
+        self.desk.set(desk).ok();
+    }
+
+    /// Checks the agent's id and password; on success the agent is logged
+    /// in (a session they had elsewhere is closed) and the page's messages
+    /// start with [`ToPage::Welcome`].
+    pub fn login(
+        &self,
+        agent: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<(Arc<Session>, mpsc::UnboundedReceiver<ToPage>), LoginError> {
+        let now = self.epoch.elapsed();
+        if lock(&self.lockout).is_locked(source, now) {
+            warn!(%source, "agent page login refused: source locked out");
+            return Err(LoginError::LockedOut);
+        }
+        // Compare against a dummy for unknown agents: the same work either way.
+        let (account, expected) = match self.accounts.get(agent) {
+            Some(account) => (Some(account), account.password.as_str()),
+            None => (None, "\u{0}no such agent\u{0}"),
+        };
+        let matches = constant_time_equal(password.as_bytes(), expected.as_bytes());
+        let Some(account) = account.filter(|_| matches) else {
+            if lock(&self.lockout).failed(source, now) {
+                warn!(%source, "agent page logins locked out for 5 minutes after repeated failures");
+            } else {
+                info!(%source, "agent page login failed");
+            }
+            return Err(LoginError::BadCredentials);
+        };
+        let (to_page, receiver) = mpsc::unbounded_channel();
+        let session = Arc::new(Session {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            agent: agent.to_string(),
+            to_page,
+            offers: Mutex::new(HashMap::new()),
+            current: Mutex::new(None),
+            recent_calls: Mutex::new(VecDeque::new()),
+            closed: CancellationToken::new(),
+        });
+        session.send(ToPage::Welcome {
+            agent: agent.to_string(),
+            name: account.name.clone(),
+            queues: account.queues.clone(),
+            dispositions: account.dispositions.clone(),
+            ice_servers: self.media.ice_servers.clone(),
+        });
+        let previous = lock(&self.sessions).insert(agent.to_string(), session.clone());
+        if let Some(previous) = previous {
+            info!(
+                agent,
+                "agent logged in on another page; closing the old one"
+            );
+            previous.send(ToPage::Replaced);
+            end_session(&previous);
+        }
+        info!(agent, %source, "agent page logged in");
+        self.changed.notify_one();
+        Ok((session, receiver))
+    }
+
+    /// The page is gone (closed, network lost, logged out).
+    pub fn logout(&self, session: &Arc<Session>) {
+        end_session(session);
+        let mut sessions = lock(&self.sessions);
+        if sessions
+            .get(&session.agent)
+            .is_some_and(|current| current.id == session.id)
+        {
+            sessions.remove(&session.agent);
+            info!(agent = %session.agent, "agent page closed");
+            drop(sessions);
+            self.changed.notify_one();
+        }
+    }
+
+    /// Handles one message from a logged-in page.
+    pub fn from_page(&self, session: &Arc<Session>, message: FromPage) {
+        let agent = session.agent.clone();
+        match message {
+            FromPage::Login { .. } => session.send(ToPage::Error {
+                message: "already logged in".into(),
+            }),
+            FromPage::Answer { offer, sdp } => {
+                if let Some(reply) = lock(&session.offers).remove(&offer) {
+                    reply.send(PageReply::Answer(sdp)).ok();
+                }
+            }
+            FromPage::Decline { offer } => {
+                if let Some(reply) = lock(&session.offers).remove(&offer) {
+                    reply.send(PageReply::Decline).ok();
+                }
+            }
+            FromPage::Hangup => {
+                if let Some((_, hangup)) = lock(&session.current).as_ref() {
+                    hangup.cancel();
+                }
+            }
+            FromPage::Pause { reason } => {
+                let reason: String = reason
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(40)
+                    .collect();
+                let reason = if reason.trim().is_empty() {
+                    "break".to_string()
+                } else {
+                    reason.trim().to_string()
+                };
+                self.to_desk(Command::Pause {
+                    agent,
+                    reason: Some(reason),
+                });
+            }
+            FromPage::Available => self.to_desk(Command::Pause {
+                agent,
+                reason: None,
+            }),
+            FromPage::Disposition { call, code, notes } => {
+                let known_call = lock(&session.recent_calls).contains(&call);
+                let known_code = self
+                    .accounts
+                    .get(&agent)
+                    .is_some_and(|account| account.dispositions.contains(&code));
+                if !known_call {
+                    session.send(ToPage::Error {
+                        message: format!("call {call} was not yours or is too old to dispose"),
+                    });
+                } else if !valid_disposition(&code) || !known_code {
+                    session.send(ToPage::Error {
+                        message: format!("'{code}' is not one of your queues' dispositions"),
+                    });
+                } else if notes.chars().count() > MAX_NOTES {
+                    session.send(ToPage::Error {
+                        message: format!("notes are limited to {MAX_NOTES} characters"),
+                    });
+                } else {
+                    self.to_desk(Command::Disposition {
+                        agent,
+                        call,
+                        code,
+                        notes,
+                    });
+                }
+            }
+        }
+    }
+
+    fn to_desk(&self, command: Command) {
+        match self.desk.get() {
+            Some(desk) if desk.send(command) => {}
+            _ => warn!("agent page message dropped: the agent desk is not running"),
+        }
+    }
+
+    /// Agents with an open page.
+    pub fn logged_in(&self) -> BTreeSet<String> {
+        lock(&self.sessions).keys().cloned().collect()
+    }
+
+    pub fn session(&self, agent: &str) -> Option<Arc<Session>> {
+        lock(&self.sessions).get(agent).cloned()
+    }
+
+    /// Resolves when a page logs in or goes away.
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    /// Tells the agent's page its new state.
+    pub fn push_state(&self, agent: &str, state: &str, detail: Option<String>) {
+        if let Some(session) = self.session(agent) {
+            session.send(ToPage::State {
+                state: state.to_string(),
+                detail,
+            });
+        }
+    }
+
+    /// Tells the agent's page a disposition was stored.
+    pub fn disposition_saved(&self, agent: &str, call: &str) {
+        if let Some(session) = self.session(agent) {
+            session.send(ToPage::DispositionSaved {
+                call: call.to_string(),
+            });
+        }
+    }
+
+    /// Offers a call to the agent's page and, when the agent answers, sets
+    /// up the call's audio with the browser. `cancel` withdraws the offer.
+    pub(crate) async fn ring(
+        &self,
+        session: Arc<Session>,
+        offer: PageOffer,
+        cancel: CancellationToken,
+        limit: Duration,
+    ) -> Result<BrowserLeg, String> {
+        let serial = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (reply, answered) = oneshot::channel();
+        lock(&session.offers).insert(serial, reply);
+        let call = offer.call.clone();
+        session.send(ToPage::Offer {
+            offer: serial,
+            call: offer.call,
+            caller: offer.caller,
+            queue: offer.queue,
+            callback: offer.callback,
+            data: offer.data,
+        });
+        let withdraw = |session: &Session| {
+            lock(&session.offers).remove(&serial);
+            session.send(ToPage::OfferWithdrawn { offer: serial });
+        };
+        let sdp = tokio::select! {
+            reply = answered => match reply {
+                Ok(PageReply::Answer(sdp)) => sdp,
+                Ok(PageReply::Decline) => return Err("declined on the agent page".into()),
+                Err(_) => return Err("the agent page went away".into()),
+            },
+            _ = cancel.cancelled() => {
+                withdraw(&session);
+                return Err("cancelled".into());
+            }
+            _ = session.closed.cancelled() => return Err("the agent page went away".into()),
+            _ = tokio::time::sleep(limit) => {
+                withdraw(&session);
+                return Err("no answer on the agent page".into());
+            }
+        };
+        let (leg, answer) = match browser::answer(&self.media, &sdp).await {
+            Ok(negotiated) => negotiated,
+            Err(reason) => {
+                warn!(agent = %session.agent, %reason, "browser media could not be set up");
+                session.send(ToPage::Error {
+                    message: format!("audio could not be set up: {reason}"),
+                });
+                withdraw(&session);
+                return Err(reason);
+            }
+        };
+        session.send(ToPage::Media {
+            offer: serial,
+            sdp: answer,
+        });
+        let connected = tokio::select! {
+            result = leg.connected(Duration::from_secs(15)) => result,
+            _ = cancel.cancelled() => Err("cancelled".into()),
+            _ = session.closed.cancelled() => Err("the agent page went away".into()),
+        };
+        if let Err(reason) = connected {
+            leg.close().await;
+            withdraw(&session);
+            return Err(reason);
+        }
+        // The page's hang-up button and its closing end this call.
+        *lock(&session.current) = Some((call.clone(), leg.hangup.clone()));
+        let mut recent = lock(&session.recent_calls);
+        recent.push_back(call);
+        while recent.len() > RECENT_CALLS {
+            recent.pop_front();
+        }
+        drop(recent);
+        if session.closed.is_cancelled() {
+            leg.hangup.cancel();
+        }
+        Ok(leg)
+    }
+
+    /// The browser leg of `agent`'s call ended.
+    pub(crate) fn call_ended(&self, agent: &str, call: &str, cause: &str) {
+        if let Some(session) = self.session(agent) {
+            let mut current = lock(&session.current);
+            if current.as_ref().is_some_and(|(id, _)| id == call) {
+                *current = None;
+            }
+            drop(current);
+            session.send(ToPage::CallEnded {
+                call: call.to_string(),
+                cause: cause.to_string(),
+            });
+        }
+    }
+}
+
+/// A browser agent's answered call, as the bridge holds it.
+pub(crate) struct BrowserCall {
+    pub leg: BrowserLeg,
+    pub agent: String,
+    pub call: String,
+    pub agents: Arc<BrowserAgents>,
+}
+
+impl BrowserCall {
+    /// Closes the media and tells the page the call ended.
+    pub async fn end(&self, cause: &str) {
+        self.leg.close().await;
+        self.agents.call_ended(&self.agent, &self.call, cause);
+    }
+}
+
+fn end_session(session: &Session) {
+    session.closed.cancel();
+    lock(&session.offers).clear();
+    if let Some((_, hangup)) = lock(&session.current).take() {
+        hangup.cancel();
+    }
+}
+
+/// What the page is shown when a call is offered.
+pub(crate) struct PageOffer {
+    pub call: String,
+    pub caller: String,
+    pub queue: String,
+    pub callback: bool,
+    pub data: BTreeMap<String, String>,
+}
+
+impl PageOffer {
+    /// From the SIP screen-pop headers (`X-Switchboard-Caller` → `Caller`).
+    pub fn from_screen(call: &str, caller: &str, screen: &[(String, String)]) -> PageOffer {
+        let data: BTreeMap<String, String> = screen
+            .iter()
+            .filter_map(|(name, value)| {
+                name.strip_prefix("X-Switchboard-")
+                    .map(|name| (name.to_string(), value.clone()))
+            })
+            .collect();
+        PageOffer {
+            call: call.to_string(),
+            caller: caller.to_string(),
+            queue: data.get("Queue").cloned().unwrap_or_default(),
+            callback: data.get("Callback").is_some_and(|value| value == "yes"),
+            data,
+        }
+    }
+}
+
+/// Compares in time that does not depend on where the inputs differ.
+fn constant_time_equal(presented: &[u8], expected: &[u8]) -> bool {
+    let mut difference = u8::from(presented.len() != expected.len());
+    for index in 0..presented.len().max(expected.len()) {
+        let a = presented.get(index).copied().unwrap_or(0);
+        let b = expected.get(index).copied().unwrap_or(0);
+        difference |= a ^ b;
+    }
+    std::hint::black_box(difference) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn agents() -> BrowserAgents {
+        let config = Config::from_toml(
+            Path::new("x.toml"),
+            "[[agents]]\nid = \"carol\"\nname = \"Carol\"\npassword = \"secret-123\"\nqueues = [\"support\"]\n\n\
+             [[queues]]\nname = \"support\"\ndispositions = [\"resolved\", \"sale\"]\n",
+        )
+        .unwrap();
+        BrowserAgents::new(&config)
+    }
+
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn unknown_agents_and_wrong_passwords_get_the_same_answer() {
+        let agents = agents();
+        let unknown = agents.login("mallory", "secret-123", HOME).unwrap_err();
+        let wrong = agents.login("carol", "guess", HOME).unwrap_err();
+        assert_eq!(unknown, wrong);
+        assert_eq!(unknown.to_string(), wrong.to_string());
+        assert!(agents.logged_in().is_empty());
+    }
+
+    #[test]
+    fn repeated_failures_lock_the_source_out() {
+        let agents = agents();
+        for _ in 0..5 {
+            assert_eq!(
+                agents.login("carol", "guess", HOME).unwrap_err(),
+                LoginError::BadCredentials
+            );
+        }
+        // Even the right password is refused while locked out.
+        assert_eq!(
+            agents.login("carol", "secret-123", HOME).unwrap_err(),
+            LoginError::LockedOut
+        );
+        let elsewhere = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+        assert!(agents.login("carol", "secret-123", elsewhere).is_ok());
+    }
+
+    #[test]
+    fn a_login_welcomes_and_a_second_page_replaces_the_first() {
+        let agents = agents();
+        let (first, mut first_messages) = agents.login("carol", "secret-123", HOME).unwrap();
+        match first_messages.try_recv().unwrap() {
+            ToPage::Welcome {
+                name, dispositions, ..
+            } => {
+                assert_eq!(name, "Carol");
+                assert_eq!(dispositions, vec!["resolved", "sale"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(agents.logged_in(), BTreeSet::from(["carol".to_string()]));
+        let (second, _) = agents.login("carol", "secret-123", HOME).unwrap();
+        assert_eq!(first_messages.try_recv().unwrap(), ToPage::Replaced);
+        assert!(first.closed.is_cancelled());
+        // The old page closing does not log out the new one.
+        agents.logout(&first);
+        assert!(agents.session("carol").is_some());
+        agents.logout(&second);
+        assert!(agents.logged_in().is_empty());
+    }
+
+    #[test]
+    fn dispositions_are_only_taken_for_own_calls_and_known_codes() {
+        let agents = agents();
+        let (session, mut messages) = agents.login("carol", "secret-123", HOME).unwrap();
+        messages.try_recv().unwrap();
+        agents.from_page(
+            &session,
+            FromPage::Disposition {
+                call: "someone-elses".into(),
+                code: "resolved".into(),
+                notes: String::new(),
+            },
+        );
+        assert!(
+            matches!(messages.try_recv().unwrap(), ToPage::Error { message } if message.contains("not yours"))
+        );
+        lock(&session.recent_calls).push_back("c1".into());
+        agents.from_page(
+            &session,
+            FromPage::Disposition {
+                call: "c1".into(),
+                code: "made_up".into(),
+                notes: String::new(),
+            },
+        );
+        assert!(
+            matches!(messages.try_recv().unwrap(), ToPage::Error { message } if message.contains("made_up"))
+        );
+    }
+
+    #[test]
+    fn page_messages_parse_and_unknown_fields_are_refused() {
+        let message: FromPage =
+            serde_json::from_str(r#"{"type":"pause","reason":"lunch"}"#).unwrap();
+        assert_eq!(
+            message,
+            FromPage::Pause {
+                reason: "lunch".into()
+            }
+        );
+        assert!(
+            serde_json::from_str::<FromPage>(r#"{"type":"pause","reason":"x","x":1}"#).is_err()
+        );
+        assert!(serde_json::from_str::<FromPage>(r#"{"type":"reboot"}"#).is_err());
+        let text = serde_json::to_string(&ToPage::OfferWithdrawn { offer: 3 }).unwrap();
+        assert_eq!(text, r#"{"type":"offer_withdrawn","offer":3}"#);
+    }
+
+    #[test]
+    fn screen_headers_become_page_fields() {
+        let offer = PageOffer::from_screen(
+            "c9",
+            "+15551234567",
+            &[
+                ("X-Switchboard-Caller".into(), "+15551234567".into()),
+                ("X-Switchboard-Queue".into(), "support".into()),
+                ("X-Switchboard-Var-account".into(), "12345".into()),
+                ("Call-Info".into(), "<http://x/api/calls/c9>".into()),
+            ],
+        );
+        assert_eq!(offer.queue, "support");
+        assert!(!offer.callback);
+        assert_eq!(
+            offer.data.get("Var-account").map(String::as_str),
+            Some("12345")
+        );
+        assert!(!offer.data.contains_key("Call-Info"));
+    }
+}
