@@ -216,11 +216,31 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
         .await;
     let heard_from = media.audio_bytes().len();
 
-    // The caller speaks (a 1,700 Hz tone): the page receives audio packets
-    // with energy in them.
+    // The caller speaks (a 1,700 Hz tone): the page receives audio packets,
+    // and what it plays peaks at 1,700 Hz (measured in the page with Web
+    // Audio, by this test's own script).
+    page.wait_for(
+        "(() => { const s = document.getElementById('remote-audio').srcObject; if (!s) return false; \
+          const ctx = new AudioContext(); const analyser = ctx.createAnalyser(); analyser.fftSize = 4096; \
+          ctx.createMediaStreamSource(s).connect(analyser); ctx.resume(); \
+          window.peakHz = () => { const d = new Float32Array(analyser.frequencyBinCount); analyser.getFloatFrequencyData(d); \
+            let best = 1; for (let i = 2; i < d.length; i++) if (d[i] > d[best]) best = i; \
+            return { hz: best * ctx.sampleRate / analyser.fftSize, db: d[best] }; }; return true; })()",
+        WAIT,
+        "the caller's audio stream",
+    )
+    .await;
     silence.abort();
-    let tone = switchboard::media::tone::sine(CALLER_TONE as f32, 2000, 0.3, 8000);
+    let tone = switchboard::media::tone::sine(CALLER_TONE as f32, 4000, 0.3, 8000);
     media.send_audio(&tone, Codec::Pcmu).await;
+    let peak = page
+        .wait_for(
+            &format!("(() => {{ const p = window.peakHz(); return Math.abs(p.hz - {CALLER_TONE}) < 25 && p.db > -60 ? p : null; }})()"),
+            WAIT,
+            "the caller's tone in the page's audio",
+        )
+        .await;
+    eprintln!("the page heard the caller's tone: {peak}");
     let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
     page.wait_for(
         &format!(
@@ -261,6 +281,21 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
         .as_u64()
         .unwrap_or(0);
     assert!(packets_out >= 25, "the page sent {packets_out} packets");
+
+    // The agent holds: the caller hears the queue's hold music; then resumes.
+    let before_hold = media.audio_bytes().len();
+    page.eval(&format!("{}.click(); true", by_id("hold"))).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "hold_music", Codec::Pcmu),
+            before_hold,
+            WAIT,
+        )
+        .await
+        .expect("hold music while the agent holds");
+    page.eval(&format!("{}.click(); true", by_id("resume")))
+        .await;
+    engine.wait_for_log("agent page hold", 0, WAIT).await;
 
     // The agent hangs up on the page: the caller gets a BYE.
     let wrap_from = engine.log_len();

@@ -26,9 +26,11 @@ fn config(agents: &[&str], queue: &str, trunk_port: Option<u16>) -> (tempfile::T
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("switchboard.toml");
     let mut text = String::new();
+    // "bob:sales" puts bob in queue sales instead of support.
     for agent in agents {
+        let (agent, queue) = agent.split_once(':').unwrap_or((agent, "support"));
         text.push_str(&format!(
-            "[[agents]]\nid = \"{agent}\"\nname = \"{agent}\"\npassword = \"{PASSWORD}\"\nqueues = [\"support\"]\n\n"
+            "[[agents]]\nid = \"{agent}\"\nname = \"{agent}\"\npassword = \"{PASSWORD}\"\nqueues = [\"{queue}\"]\n\n"
         ));
     }
     text.push_str(&format!(
@@ -67,11 +69,22 @@ struct Phone {
 }
 
 async fn phone(engine: &Engine, agent: &str, scenario_file: &str, talk_ms: u64) -> Phone {
+    phone_with(engine, agent, scenario_file, talk_ms, &[]).await
+}
+
+/// [`phone`], with `-key` values for the scenario.
+async fn phone_with(
+    engine: &Engine,
+    agent: &str,
+    scenario_file: &str,
+    talk_ms: u64,
+    keys: &[(&str, String)],
+) -> Phone {
     let logs = tempfile::tempdir().unwrap();
     let media_port = free_udp_port().to_string();
     let (child, port) = sipp_server(
         scenario_file,
-        &[],
+        keys,
         &[
             "-d",
             &talk_ms.max(1).to_string(),
@@ -329,6 +342,53 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
         "{agents}"
     );
     assert_eq!(alice_time["calls_answered"], 1, "{agents}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_transfers_the_caller_to_another_queue_by_refer() {
+    let (engine, _config_dir) = engine_with(
+        &["alice", "bob:sales"],
+        "\n[[queues]]\nname = \"sales\"\nannounce_every_secs = 0",
+        None,
+    )
+    .await;
+    // Alice (support) talks for a second, then REFERs the caller to "sales".
+    let alice = phone_with(
+        &engine,
+        "alice",
+        "uas_agent_transfers.xml",
+        1000,
+        &[("target", "sales".to_string())],
+    )
+    .await;
+    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 1500).await;
+    let (_media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+
+    // Alice got 202, the NOTIFY with "SIP/2.0 200" and our BYE.
+    let alice_log = alice.finished(&engine).await;
+    assert!(alice_log.contains("NOTIFY SIP/2.0 200"), "{alice_log}");
+    // Bob gets the caller, with the screen pop, and hangs up after talking.
+    let bob_log = bob.finished(&engine).await;
+    assert!(bob_log.contains("CALLER +15551234567"), "{bob_log}");
+    assert_sipp_passes(sipp, &engine).await;
+
+    let call = &engine.ended_calls(1).await[0];
+    assert_eq!(call.outcome.as_deref(), Some("agent"));
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some("bob")
+    );
+    let events = engine.events(&call.id).await;
+    assert!(
+        events.iter().any(|event| event.kind == "transfer"
+            && event
+                .detail
+                .contains("agent alice transferred the call to queue sales")),
+        "{events:?}"
+    );
+    // Both agents were on the call in turn; neither is left on it.
+    wait_for_agent_state(&engine, "alice", "wrap_up", 0).await;
+    wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

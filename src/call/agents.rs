@@ -116,11 +116,76 @@ pub(crate) enum Command {
 pub(crate) struct DeskHandle {
     commands: mpsc::UnboundedSender<Command>,
     queues: Arc<BTreeMap<String, QueueSettings>>,
+    sip: Arc<SipServer>,
+    trunks: Arc<Vec<TrunkConfig>>,
+}
+
+/// Where an agent sends a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    /// Into another queue: the caller waits there, keeping the screen pop.
+    Queue(String),
+    /// To a phone number, through the first trunk.
+    Number(String),
 }
 
 impl DeskHandle {
     pub fn queue(&self, name: &str) -> Option<&QueueSettings> {
         self.queues.get(name)
+    }
+
+    /// What an agent's transfer target means: a queue's name, or a phone
+    /// number (when a trunk is configured). `target` is a SIP URI
+    /// (`sip:sales@host`) or a bare name or number.
+    pub fn transfer_target(&self, target: &str) -> Result<Transfer, String> {
+        let uri = target.trim();
+        let without_scheme = uri
+            .strip_prefix("sip:")
+            .or_else(|| uri.strip_prefix("sips:"))
+            .or_else(|| uri.strip_prefix("tel:"))
+            .unwrap_or(uri);
+        let user = without_scheme
+            .split(['@', ';'])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        if user.is_empty() {
+            return Err("the transfer names no queue or number".into());
+        }
+        if self.queues.contains_key(user) {
+            return Ok(Transfer::Queue(user.to_string()));
+        }
+        let digits = user.strip_prefix('+').unwrap_or(user);
+        let number = (3..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        match (number, self.trunks.is_empty()) {
+            (true, false) => Ok(Transfer::Number(user.to_string())),
+            (true, true) => Err("no trunk is configured to transfer to a number".into()),
+            (false, _) => Err(format!("'{user}' is neither a queue nor a phone number")),
+        }
+    }
+
+    /// Dials `number` through the first trunk (a transfer to an outside
+    /// number); the answered leg, or why not.
+    pub(super) async fn dial_out(
+        &self,
+        engine: &CallEngineShared,
+        number: &str,
+        cancel: CancellationToken,
+    ) -> Result<Party, String> {
+        let trunk = self
+            .trunks
+            .first()
+            .ok_or_else(|| "no trunk is configured".to_string())?;
+        let request = AgentRing {
+            target: trunk.target_for(number),
+            caller_id: trunk
+                .caller_id
+                .clone()
+                .unwrap_or_else(|| "switchboard".into()),
+            headers: Vec::new(),
+            credential: trunk.credential(),
+        };
+        ring(engine, &self.sip, request, cancel, Duration::from_secs(30)).await
     }
 
     /// False when the desk has stopped (shutdown).
@@ -203,6 +268,7 @@ impl AgentDesk {
         let snapshot = Arc::new(RwLock::new(DeskSnapshot::default()));
         let (records, record_receiver) = mpsc::unbounded_channel();
         tokio::spawn(write_records(store, record_receiver, browsers.clone()));
+        let desk_sip = sip.clone();
         let desk = Desk {
             acd,
             epoch: Instant::now(),
@@ -226,7 +292,12 @@ impl AgentDesk {
             shutdown,
         };
         tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
-        let handle = DeskHandle { commands, queues };
+        let handle = DeskHandle {
+            commands,
+            queues,
+            sip: desk_sip,
+            trunks: Arc::new(config.trunks.clone()),
+        };
         engine.set_desk(handle.clone());
         browsers.attach_desk(handle.clone());
         Ok(AgentDesk {
@@ -713,6 +784,7 @@ impl Desk {
                 code,
                 notes,
             } => {
+                let latest_call = call.clone();
                 self.records
                     .send(Record::Disposition(DispositionRow {
                         call,
@@ -722,8 +794,11 @@ impl Desk {
                         notes,
                     }))
                     .ok();
+                // Only the disposition of the call just finished ends wrap-up.
                 let id = AgentId::from(agent.as_str());
-                if matches!(self.acd.agent_state(&id), Some(AgentState::WrapUp { .. })) {
+                if matches!(self.acd.agent_state(&id), Some(AgentState::WrapUp { .. }))
+                    && self.browsers.is_latest_call(&agent, &latest_call)
+                {
                     self.feed(Event::WrapUpDone { agent: id });
                 }
             }
@@ -912,6 +987,9 @@ impl Desk {
             warn!(call = %call, "connect names another agent than the one who answered");
         }
         self.record_connected(&call, &agent);
+        if matches!(*party, AgentLeg::Browser(_)) {
+            self.browsers.connected(&agent.0, &call.0);
+        }
         let Some(caller) = self.callers.remove(&call) else {
             party.hang_up_later("caller_gone");
             self.feed(Event::CallEnded { call });
@@ -973,7 +1051,10 @@ impl Desk {
         let sip = self.sip.clone();
         let browsers = self.browsers.clone();
         let commands = self.commands.clone();
-        let record = queue.is_some_and(|queue| queue.record);
+        let record = queue.as_ref().is_some_and(|queue| queue.record);
+        let music_name = queue
+            .as_ref()
+            .map_or_else(|| "hold_music".to_string(), |queue| queue.music.clone());
         info!(call = %call, agent = %agent, number = %Masked(&info.number), on = target.kind(), "placing callback: ringing the agent first");
         tokio::spawn(
             async move {
@@ -1007,7 +1088,7 @@ impl Desk {
                     agent_party,
                     info,
                     trunk,
-                    record,
+                    (record, music_name),
                     token,
                 )
                 .await;
@@ -1079,7 +1160,7 @@ async fn run_callback(
     mut agent_party: AgentLeg,
     info: CallbackInfo,
     trunk: TrunkConfig,
-    record: bool,
+    (record, music_name): (bool, String),
     token: CancellationToken,
 ) {
     // The agent is on the call from its answer: the ACD says so before the
@@ -1096,6 +1177,9 @@ async fn run_callback(
     if !accepted.await.unwrap_or(false) {
         agent_party.hang_up_later("offer_withdrawn");
         return;
+    }
+    if let AgentLeg::Browser(page) = &agent_party {
+        page.agents.connected(&page.agent, &page.call);
     }
     let id = super::new_call_id();
     let started_at = Utc::now();
@@ -1120,7 +1204,34 @@ async fn run_callback(
         headers: Vec::new(),
         credential: trunk.credential(),
     };
-    let result = ring(&engine, &sip, customer, token, Duration::from_secs(30)).await;
+    // The agent may hang up while the customer rings: then stop ringing.
+    let ringing = ring(
+        &engine,
+        &sip,
+        customer,
+        token.clone(),
+        Duration::from_secs(30),
+    );
+    tokio::pin!(ringing);
+    let mut agent_gone = false;
+    let result = loop {
+        tokio::select! {
+            result = &mut ringing => break result,
+            _ = bridge::agent_left(&mut agent_party), if !agent_gone => {
+                info!(call = %call, "the agent hung up while the customer was being rung");
+                agent_gone = true;
+                token.cancel();
+            }
+        }
+    };
+    let result = match result {
+        Ok(customer) if agent_gone => {
+            hang_up_later(customer);
+            Err("agent_hangup".to_string())
+        }
+        Err(_) if agent_gone => Err("agent_hangup".to_string()),
+        other => other,
+    };
     let (end, talk_ms, recording) = match result {
         Ok(mut customer) => {
             let answered_at = Utc::now();
@@ -1132,7 +1243,18 @@ async fn run_callback(
                     .join("queues")
                     .join(format!("{id}.wav"))
             });
-            let end = bridge::bridge(&engine, customer.as_mut(), &mut agent_party, recording).await;
+            let music = engine
+                .prompts
+                .get("en", &music_name)
+                .ok()
+                .into_iter()
+                .collect();
+            let options = bridge::BridgeOptions {
+                recording,
+                music,
+                transfers: None,
+            };
+            let end = bridge::bridge(&engine, customer.as_mut(), &mut agent_party, options).await;
             let talk_ms = end.talk_time.as_millis() as i64;
             (
                 CallEnd {
@@ -1359,4 +1481,13 @@ fn sip_user(number: &str) -> String {
     } else {
         user
     }
+}
+
+/// Hangs up a SIP leg in the background (bounded).
+fn hang_up_later(party: Party) {
+    tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(2), party.leg.hangup())
+            .await
+            .ok();
+    });
 }

@@ -10,13 +10,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
+use super::agents::{DeskHandle, Transfer};
+use super::browser::PageControl;
 use super::browser_agents::BrowserCall;
 use super::media::{MediaSession, FRAME_SAMPLES};
 use super::{CallEngineShared, MediaSide};
+use crate::media::prompts::Prompt;
 use crate::media::recorder::StereoRecorder;
 use crate::media::sdp::Negotiated;
 use crate::sip::{Leg, LegEvent};
@@ -96,6 +100,21 @@ pub(crate) struct BridgeEnd {
     /// The stereo recording, when one was made.
     pub recording: Option<String>,
     pub talk_time: Duration,
+    /// Where the agent sent the caller (the agent's leg is gone, the
+    /// caller's is not).
+    pub transfer: Option<Transfer>,
+}
+
+/// How a bridge behaves.
+#[derive(Default)]
+pub(crate) struct BridgeOptions<'a> {
+    /// Stereo WAV (caller left, agent right).
+    pub recording: Option<PathBuf>,
+    /// Played to the caller while the agent holds the call.
+    pub music: Vec<Arc<Prompt>>,
+    /// When set, the agent may transfer the caller (REFER from a phone, the
+    /// page's transfer button) to what this desk knows.
+    pub transfers: Option<&'a DeskHandle>,
 }
 
 /// What woke the bridge up.
@@ -106,6 +125,7 @@ enum Input {
     CallerEvent(Option<LegEvent>),
     AgentEvent(Option<LegEvent>),
     AgentEnded(String),
+    AgentControl(PageControl),
     Tick,
     Shutdown,
     Nothing,
@@ -127,7 +147,32 @@ async fn agent_input(agent: &mut AgentLeg, buffer: &mut [u8]) -> Input {
         AgentLeg::Browser(call) => match call.leg.next_frame().await {
             super::browser::BrowserInput::Audio(frame) => Input::AgentAudio(frame),
             super::browser::BrowserInput::Ended(cause) => Input::AgentEnded(cause),
+            super::browser::BrowserInput::Control(control) => Input::AgentControl(control),
         },
+    }
+}
+
+/// Resolves when the agent's leg ends (hang-up, page closed, media failed);
+/// in-dialog requests meanwhile are answered. For waiting on the agent while
+/// something else happens (a callback's customer ringing).
+pub(crate) async fn agent_left(agent: &mut AgentLeg) {
+    match agent {
+        AgentLeg::Phone(party) => loop {
+            match party.leg.next_event().await {
+                Some(LegEvent::RemoteHangup | LegEvent::Cancelled | LegEvent::Failed(_)) | None => {
+                    return
+                }
+                Some(LegEvent::Confirmed { .. }) => {}
+                Some(LegEvent::Info { responder, .. } | LegEvent::Other { responder, .. }) => {
+                    responder.respond(200, None, None).await
+                }
+                Some(LegEvent::Reoffer { responder, .. }) => {
+                    responder.respond(491, None, None).await
+                }
+                Some(LegEvent::Refer { responder, .. }) => responder.respond(403, None, None).await,
+            }
+        },
+        AgentLeg::Browser(call) => call.leg.ended().await,
     }
 }
 
@@ -137,12 +182,22 @@ pub(crate) async fn bridge(
     engine: &CallEngineShared,
     mut caller: PartyMut<'_>,
     agent: &mut AgentLeg,
-    recording: Option<PathBuf>,
+    options: BridgeOptions<'_>,
 ) -> BridgeEnd {
+    let BridgeOptions {
+        recording,
+        music,
+        transfers,
+    } = options;
     let started = Instant::now();
+    let mut transfer: Option<Transfer> = None;
+    // The page's hold button (a phone holds with a re-INVITE instead).
+    let mut page_hold = false;
+    let mut was_held = false;
     caller.media.start_relay();
-    if let AgentLeg::Phone(party) = agent {
-        party.media.start_relay();
+    match agent {
+        AgentLeg::Phone(party) => party.media.start_relay(),
+        AgentLeg::Browser(call) => call.leg.start_bridge(),
     }
     let mut recorder = recording.and_then(|path| match StereoRecorder::create(&path) {
         Ok(recorder) => Some(recorder),
@@ -186,7 +241,8 @@ pub(crate) async fn bridge(
                 }
                 match agent {
                     AgentLeg::Phone(party) => party.media.send_relayed(&audio).await,
-                    AgentLeg::Browser(call) => call.leg.send_audio(&audio).await,
+                    AgentLeg::Browser(call) if !page_hold => call.leg.send_audio(&audio).await,
+                    AgentLeg::Browser(_) => {}
                 }
             }
             Input::AgentRtp(length, source) => {
@@ -206,14 +262,53 @@ pub(crate) async fn bridge(
                 }
             }
             Input::AgentAudio(frame) => {
-                if let Some(recorder) = recorder.as_mut() {
-                    recorder.push_right(&frame);
+                if !page_hold {
+                    if let Some(recorder) = recorder.as_mut() {
+                        recorder.push_right(&frame);
+                    }
+                    caller.media.send_relayed(&frame).await;
                 }
-                caller.media.send_relayed(&frame).await;
+            }
+            Input::AgentControl(PageControl::Hold(hold)) => {
+                info!(hold, "agent page hold");
+                page_hold = hold;
+            }
+            Input::AgentControl(PageControl::Transfer(target)) => {
+                let AgentLeg::Browser(call) = &*agent else {
+                    continue;
+                };
+                match transfers.map(|desk| desk.transfer_target(&target)) {
+                    Some(Ok(to)) => {
+                        info!(?to, "agent page transfers the caller");
+                        transfer = Some(to);
+                        break (Some(Side::Agent), "transferred".to_string());
+                    }
+                    Some(Err(reason)) => call
+                        .agents
+                        .tell(&call.agent, &format!("transfer refused: {reason}")),
+                    None => call
+                        .agents
+                        .tell(&call.agent, "this call cannot be transferred"),
+                }
             }
             Input::CallerEvent(event) => {
                 if let Some(cause) = on_leg_event(engine, &mut caller, event).await {
                     break (Some(Side::Caller), cause);
+                }
+            }
+            Input::AgentEvent(Some(LegEvent::Refer { target, responder })) => {
+                match transfers.map(|desk| desk.transfer_target(&target)) {
+                    Some(Ok(to)) => {
+                        info!(?to, "agent phone transfers the caller (REFER)");
+                        responder.respond(202, None, None).await;
+                        transfer = Some(to);
+                        break (Some(Side::Agent), "transferred".to_string());
+                    }
+                    Some(Err(reason)) => {
+                        info!(%reason, "agent's REFER refused");
+                        responder.respond(404, None, None).await;
+                    }
+                    None => responder.respond(403, None, None).await,
                 }
             }
             Input::AgentEvent(event) => {
@@ -227,6 +322,18 @@ pub(crate) async fn bridge(
             }
             Input::AgentEnded(cause) => break (Some(Side::Agent), cause),
             Input::Tick => {
+                // The agent holds: the caller hears music.
+                let held =
+                    page_hold || matches!(&*agent, AgentLeg::Phone(party) if party.media.on_hold());
+                if held {
+                    if !caller.media.is_playing() {
+                        caller.media.play(music.clone());
+                    }
+                    caller.media.on_tick(Instant::now()).await;
+                } else if was_held {
+                    caller.media.stop_playback();
+                }
+                was_held = held;
                 if let Some(recorder_ref) = recorder.as_mut() {
                     if let Err(error) = recorder_ref.tick(FRAME_SAMPLES) {
                         warn!(%error, "recording stopped (disk full?); the call goes on");
@@ -237,11 +344,12 @@ pub(crate) async fn bridge(
                 let silent = |media: &MediaSession| {
                     media.expects_media() && now.duration_since(media.last_packet_at) > timeout
                 };
+                // A page may legitimately send nothing (no microphone, muted):
+                // its connection's own liveness checks (ICE consent) end a
+                // dead one instead.
                 let agent_silent = match agent {
                     AgentLeg::Phone(party) => silent(&party.media),
-                    AgentLeg::Browser(call) => {
-                        now.duration_since(call.leg.last_packet_at) > timeout
-                    }
+                    AgentLeg::Browser(_) => false,
                 };
                 if silent(caller.media) || agent_silent {
                     info!(
@@ -262,11 +370,26 @@ pub(crate) async fn bridge(
             .ok();
     }
     let agent_cause = match hung_up_by {
+        _ if transfer.is_some() => "transferred",
         Some(Side::Caller) => "caller_hangup",
         Some(Side::Agent) => "agent_hangup",
         None => cause.as_str(),
     };
+    if was_held {
+        caller.media.stop_playback();
+    }
     match (hung_up_by, &*agent) {
+        // Transferred: the caller stays; the agent's phone is told the
+        // transfer went through, then hung up.
+        (_, AgentLeg::Phone(party)) if transfer.is_some() => {
+            // The 202 goes out through the REFER's server transaction, which
+            // can send it after a NOTIFY sent at once; phones expect the 202
+            // first (SIPp aborts otherwise), so give it a moment.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            party.leg.notify_transfer(200).await;
+            hang_up(&party.leg).await;
+        }
+        (_, leg @ AgentLeg::Browser(_)) if transfer.is_some() => leg.hang_up(agent_cause).await,
         (Some(Side::Agent), AgentLeg::Phone(_)) => hang_up(caller.leg).await,
         (Some(Side::Caller), leg) => leg.hang_up(agent_cause).await,
         // The page is told the call ended, whoever ended it.
@@ -305,6 +428,7 @@ pub(crate) async fn bridge(
         cause,
         recording,
         talk_time: started.elapsed(),
+        transfer,
     }
 }
 
@@ -335,6 +459,11 @@ async fn on_leg_event(
         // Digits during a conversation are for the people in it.
         Some(LegEvent::Info { responder, .. }) => {
             responder.respond(200, None, None).await;
+            None
+        }
+        // Callers cannot transfer; agents' REFERs are handled by the bridge.
+        Some(LegEvent::Refer { responder, .. }) => {
+            responder.respond(501, None, None).await;
             None
         }
         Some(LegEvent::Other { method, responder }) => {

@@ -70,6 +70,8 @@ impl BrowserMediaConfig {
 pub struct MediaCounters {
     pub packets_in: AtomicU64,
     pub packets_out: AtomicU64,
+    /// Frames the bridge did not take in time (or of an unknown codec).
+    pub dropped: AtomicU64,
 }
 
 /// A browser agent's answered call.
@@ -85,12 +87,26 @@ pub(crate) struct BrowserLeg {
     pub counters: Arc<MediaCounters>,
     pub last_packet_at: Instant,
     encoded: Vec<u8>,
+    /// The page's call buttons (the session keeps the sender).
+    pub controls: mpsc::UnboundedSender<PageControl>,
+    control_receiver: mpsc::UnboundedReceiver<PageControl>,
 }
 
-/// What ended a browser leg, or a frame of the agent's voice.
+/// What ended a browser leg, or a frame of the agent's voice, or a button
+/// the agent pressed.
 pub(crate) enum BrowserInput {
     Audio(Vec<i16>),
     Ended(String),
+    Control(PageControl),
+}
+
+/// Call buttons on the agent page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageControl {
+    /// Send the caller to a queue or number.
+    Transfer(String),
+    /// Hold (`true`: the caller hears music) or resume.
+    Hold(bool),
 }
 
 /// Removes the browser's ICE candidates outside `allowed` (and host names,
@@ -152,6 +168,29 @@ pub fn offered_codec(sdp: &str) -> Option<Codec> {
         })
     };
     formats.into_iter().find_map(name_of)
+}
+
+/// The offer's G.711 payload types: 0 and 8, and dynamic ones by name.
+pub fn payload_types(sdp: &str) -> std::collections::HashMap<u8, Codec> {
+    let mut types = std::collections::HashMap::from([(0, Codec::Pcmu), (8, Codec::Pcma)]);
+    for line in sdp.lines() {
+        let Some((payload, name)) = line
+            .strip_prefix("a=rtpmap:")
+            .and_then(|rest| rest.split_once(' '))
+        else {
+            continue;
+        };
+        let Ok(payload) = payload.trim().parse::<u8>() else {
+            continue;
+        };
+        let name = name.trim().to_ascii_uppercase();
+        if name.starts_with("PCMU/8000") {
+            types.insert(payload, Codec::Pcmu);
+        } else if name.starts_with("PCMA/8000") {
+            types.insert(payload, Codec::Pcma);
+        }
+    }
+    types
 }
 
 fn capability(codec: Codec) -> RTCRtpCodecCapability {
@@ -259,26 +298,39 @@ async fn negotiate(
     let counters = Arc::new(MediaCounters::default());
     let (frames_tx, frames) = mpsc::channel(INBOUND_FRAMES);
     let inbound_counters = counters.clone();
+    let offered_types = payload_types(&offer);
     connection.on_track(Box::new(move |track, _, _| {
         let frames_tx = frames_tx.clone();
         let counters = inbound_counters.clone();
+        let payload_types = offered_types.clone();
         Box::pin(async move {
             tokio::spawn(async move {
                 let mut pcm = Vec::with_capacity(160);
+                // What each payload type means comes from the page's offer (a
+                // browser may use a dynamic number for PCMU/PCMA).
+                let mut warned = false;
                 while let Ok((packet, _)) = track.read_rtp().await {
-                    let codec = match packet.header.payload_type {
-                        0 => Codec::Pcmu,
-                        8 => Codec::Pcma,
-                        _ => continue,
+                    let payload_type = packet.header.payload_type;
+                    let Some(codec) = payload_types.get(&payload_type).copied() else {
+                        if !std::mem::replace(&mut warned, true) {
+                            warn!(
+                                payload_type,
+                                "the browser sends audio in a codec we did not offer; ignored"
+                            );
+                        }
+                        counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     };
                     counters.packets_in.fetch_add(1, Ordering::Relaxed);
                     pcm.clear();
                     g711::decode_into(codec, &packet.payload, &mut pcm);
-                    // A full buffer means the bridge is gone or stalled: drop.
-                    if let Err(mpsc::error::TrySendError::Closed(_)) =
-                        frames_tx.try_send(pcm.clone())
-                    {
-                        break;
+                    match frames_tx.try_send(pcm.clone()) {
+                        Ok(()) => {}
+                        // The bridge is behind (or not started yet): drop.
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            counters.dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => break,
                     }
                 }
             });
@@ -324,8 +376,11 @@ async fn negotiate(
         .await
         .map(|description| description.sdp)
         .ok_or_else(|| "no local description after answering".to_string())?;
+    let (controls, control_receiver) = mpsc::unbounded_channel();
     Ok((
         BrowserLeg {
+            controls,
+            control_receiver,
             connection,
             track,
             codec,
@@ -375,6 +430,33 @@ impl BrowserLeg {
         }
     }
 
+    /// The remote address media flows with, once connected.
+    pub async fn peer_address(&self) -> Option<std::net::IpAddr> {
+        let pair = self
+            .connection
+            .sctp()
+            .transport()
+            .ice_transport()
+            .get_selected_candidate_pair()
+            .await?;
+        pair.remote.address.parse().ok()
+    }
+
+    /// At the start of a bridge: forget audio buffered before it (ringing,
+    /// a callback's customer ringing) and restart the media clock.
+    pub fn start_bridge(&mut self) {
+        while self.frames.try_recv().is_ok() {}
+        self.last_packet_at = Instant::now();
+    }
+
+    /// Resolves when the agent hangs up or the connection fails.
+    pub async fn ended(&self) {
+        tokio::select! {
+            _ = self.hangup.cancelled() => {}
+            _ = self.failed.cancelled() => {}
+        }
+    }
+
     /// The agent's next 20 ms of voice, or why the leg ended.
     pub async fn next_frame(&mut self) -> BrowserInput {
         tokio::select! {
@@ -385,6 +467,7 @@ impl BrowserLeg {
                 }
                 None => BrowserInput::Ended("browser_media_gone".into()),
             },
+            Some(control) = self.control_receiver.recv() => BrowserInput::Control(control),
             _ = self.hangup.cancelled() => BrowserInput::Ended("agent_hangup".into()),
             _ = self.failed.cancelled() => BrowserInput::Ended("browser_media_failed".into()),
         }
@@ -419,8 +502,25 @@ impl BrowserLeg {
         info!(
             packets_in = self.counters.packets_in.load(Ordering::Relaxed),
             packets_out = self.counters.packets_out.load(Ordering::Relaxed),
+            dropped = self.counters.dropped.load(Ordering::Relaxed),
             "browser media closed"
         );
+    }
+}
+
+impl Drop for BrowserLeg {
+    /// A leg dropped without [`BrowserLeg::close`] (shutdown, a failed
+    /// hand-over) still releases its sockets and tasks.
+    fn drop(&mut self) {
+        self.hangup.cancel();
+        let connection = self.connection.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::timeout(Duration::from_secs(2), connection.close())
+                    .await
+                    .ok();
+            });
+        }
     }
 }
 
@@ -446,6 +546,10 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/800
         // Dynamic payload types are looked up by name.
         let dynamic = "m=audio 9 RTP/SAVPF 96\r\na=rtpmap:96 pcma/8000\r\n";
         assert_eq!(offered_codec(dynamic), Some(Codec::Pcma));
+        let types = payload_types(dynamic);
+        assert_eq!(types.get(&96), Some(&Codec::Pcma));
+        assert_eq!(types.get(&0), Some(&Codec::Pcmu));
+        assert_eq!(payload_types(CHROME_OFFER).get(&111), None);
     }
 
     #[test]

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::agents::{Command, DeskHandle};
-use super::browser::{self, BrowserLeg, BrowserMediaConfig};
+use super::browser::{self, BrowserLeg, BrowserMediaConfig, PageControl};
 use crate::config::{valid_disposition, Config};
-use crate::sip::digest::Lockout;
+use crate::sip::digest::{constant_time_equal, Lockout};
 
 /// Longest note an agent may attach to a disposition.
 pub const MAX_NOTES: usize = 2000;
@@ -63,10 +63,13 @@ pub enum ToPage {
         offer: u64,
         sdp: String,
     },
-    /// The call ended (either side).
+    /// The call ended (either side). `connected`: the agent talked to the
+    /// caller (and may set a disposition); false for an answer that came too
+    /// late (the call went elsewhere).
     CallEnded {
         call: String,
         cause: String,
+        connected: bool,
     },
     DispositionSaved {
         call: String,
@@ -95,6 +98,13 @@ pub enum FromPage {
         offer: u64,
     },
     Hangup,
+    /// Send the caller to a queue (by name) or a phone number.
+    Transfer {
+        target: String,
+    },
+    /// The caller hears music until `resume`.
+    Hold,
+    Resume,
     Pause {
         reason: String,
     },
@@ -147,9 +157,9 @@ pub struct Session {
     pub agent: String,
     to_page: mpsc::UnboundedSender<ToPage>,
     offers: Mutex<HashMap<u64, oneshot::Sender<PageReply>>>,
-    /// The call being talked: its id and the hang-up switch of its media.
-    current: Mutex<Option<(String, CancellationToken)>>,
-    recent_calls: Mutex<VecDeque<String>>,
+    /// The call being talked: its id, the hang-up switch of its media, and
+    /// its call buttons.
+    current: Mutex<Option<CurrentCall>>,
     /// Cancelled when the page is gone or replaced.
     pub closed: CancellationToken,
 }
@@ -175,11 +185,22 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+struct CurrentCall {
+    call: String,
+    hangup: CancellationToken,
+    controls: mpsc::UnboundedSender<PageControl>,
+}
+
 /// Every browser agent's session.
 pub struct BrowserAgents {
     accounts: HashMap<String, Account>,
     media: BrowserMediaConfig,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Calls each agent talked to, newest last (kept across page reloads):
+    /// the ones they may set a disposition for.
+    recent_calls: Mutex<HashMap<String, VecDeque<String>>>,
+    /// Each agent's last known state, for a page that logs in.
+    states: Mutex<HashMap<String, (String, Option<String>)>>,
     next_id: AtomicU64,
     lockout: Mutex<Lockout>,
     epoch: Instant,
@@ -221,6 +242,8 @@ impl BrowserAgents {
             accounts,
             media: BrowserMediaConfig::from_config(&config.webrtc),
             sessions: Mutex::new(HashMap::new()),
+            recent_calls: Mutex::new(HashMap::new()),
+            states: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             lockout: Mutex::new(Lockout::new(
                 5,
@@ -272,7 +295,6 @@ impl BrowserAgents {
             to_page,
             offers: Mutex::new(HashMap::new()),
             current: Mutex::new(None),
-            recent_calls: Mutex::new(VecDeque::new()),
             closed: CancellationToken::new(),
         });
         session.send(ToPage::Welcome {
@@ -282,6 +304,11 @@ impl BrowserAgents {
             dispositions: account.dispositions.clone(),
             ice_servers: self.media.ice_servers.clone(),
         });
+        let (state, detail) = lock(&self.states)
+            .get(agent)
+            .cloned()
+            .unwrap_or_else(|| ("logged_out".into(), None));
+        session.send(ToPage::State { state, detail });
         let previous = lock(&self.sessions).insert(agent.to_string(), session.clone());
         if let Some(previous) = previous {
             info!(
@@ -329,10 +356,20 @@ impl BrowserAgents {
                 }
             }
             FromPage::Hangup => {
-                if let Some((_, hangup)) = lock(&session.current).as_ref() {
-                    hangup.cancel();
+                if let Some(current) = lock(&session.current).as_ref() {
+                    current.hangup.cancel();
                 }
             }
+            FromPage::Transfer { target } => {
+                let target: String = target
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(100)
+                    .collect();
+                self.control(session, PageControl::Transfer(target));
+            }
+            FromPage::Hold => self.control(session, PageControl::Hold(true)),
+            FromPage::Resume => self.control(session, PageControl::Hold(false)),
             FromPage::Pause { reason } => {
                 let reason: String = reason
                     .chars()
@@ -354,7 +391,9 @@ impl BrowserAgents {
                 reason: None,
             }),
             FromPage::Disposition { call, code, notes } => {
-                let known_call = lock(&session.recent_calls).contains(&call);
+                let known_call = lock(&self.recent_calls)
+                    .get(&agent)
+                    .is_some_and(|calls| calls.contains(&call));
                 let known_code = self
                     .accounts
                     .get(&agent)
@@ -383,6 +422,26 @@ impl BrowserAgents {
         }
     }
 
+    fn control(&self, session: &Session, control: PageControl) {
+        let sent = lock(&session.current)
+            .as_ref()
+            .is_some_and(|current| current.controls.send(control).is_ok());
+        if !sent {
+            session.send(ToPage::Error {
+                message: "there is no call to hold or transfer".into(),
+            });
+        }
+    }
+
+    /// Shows `message` on the agent's page (as an error line).
+    pub fn tell(&self, agent: &str, message: &str) {
+        if let Some(session) = self.session(agent) {
+            session.send(ToPage::Error {
+                message: message.to_string(),
+            });
+        }
+    }
+
     fn to_desk(&self, command: Command) {
         match self.desk.get() {
             Some(desk) if desk.send(command) => {}
@@ -404,8 +463,28 @@ impl BrowserAgents {
         self.changed.notified().await
     }
 
+    /// The desk connected `agent` to `call`: the agent may now set its
+    /// disposition.
+    pub(crate) fn connected(&self, agent: &str, call: &str) {
+        let mut recent = lock(&self.recent_calls);
+        let calls = recent.entry(agent.to_string()).or_default();
+        calls.push_back(call.to_string());
+        while calls.len() > RECENT_CALLS {
+            calls.pop_front();
+        }
+    }
+
+    /// Whether `call` is the last call `agent` talked to.
+    pub(crate) fn is_latest_call(&self, agent: &str, call: &str) -> bool {
+        lock(&self.recent_calls)
+            .get(agent)
+            .and_then(|calls| calls.back())
+            .is_some_and(|latest| latest == call)
+    }
+
     /// Tells the agent's page its new state.
     pub fn push_state(&self, agent: &str, state: &str, detail: Option<String>) {
+        lock(&self.states).insert(agent.to_string(), (state.to_string(), detail.clone()));
         if let Some(session) = self.session(agent) {
             session.send(ToPage::State {
                 state: state.to_string(),
@@ -464,13 +543,20 @@ impl BrowserAgents {
                 return Err("no answer on the agent page".into());
             }
         };
-        let (leg, answer) = match browser::answer(&self.media, &sdp).await {
+        let answered = tokio::select! {
+            answered = browser::answer(&self.media, &sdp) => answered,
+            _ = cancel.cancelled() => Err("cancelled".to_string()),
+            _ = session.closed.cancelled() => Err("the agent page went away".to_string()),
+        };
+        let (leg, answer) = match answered {
             Ok(negotiated) => negotiated,
             Err(reason) => {
-                warn!(agent = %session.agent, %reason, "browser media could not be set up");
-                session.send(ToPage::Error {
-                    message: format!("audio could not be set up: {reason}"),
-                });
+                if reason != "cancelled" && !session.closed.is_cancelled() {
+                    warn!(agent = %session.agent, %reason, "browser media could not be set up");
+                    session.send(ToPage::Error {
+                        message: format!("audio could not be set up: {reason}"),
+                    });
+                }
                 withdraw(&session);
                 return Err(reason);
             }
@@ -479,41 +565,68 @@ impl BrowserAgents {
             offer: serial,
             sdp: answer,
         });
+        // The page's hang-up button (and its closing) work from here on.
+        *lock(&session.current) = Some(CurrentCall {
+            call: call.clone(),
+            hangup: leg.hangup.clone(),
+            controls: leg.controls.clone(),
+        });
         let connected = tokio::select! {
             result = leg.connected(Duration::from_secs(15)) => result,
             _ = cancel.cancelled() => Err("cancelled".into()),
             _ = session.closed.cancelled() => Err("the agent page went away".into()),
         };
+        // Media only goes to allowed networks, whatever the ICE checks found
+        // (a peer-reflexive address is not in the page's SDP).
+        let connected = match connected {
+            Ok(()) if !self.media.allowed_peer_networks.is_empty() => {
+                match leg.peer_address().await {
+                    Some(peer)
+                        if self
+                            .media
+                            .allowed_peer_networks
+                            .iter()
+                            .any(|network| network.contains(peer)) =>
+                    {
+                        Ok(())
+                    }
+                    peer => Err(format!(
+                        "the browser's media address {peer:?} is outside allowed_peer_networks"
+                    )),
+                }
+            }
+            other => other,
+        };
         if let Err(reason) = connected {
+            self.forget_current(&session, &call);
             leg.close().await;
             withdraw(&session);
             return Err(reason);
         }
-        // The page's hang-up button and its closing end this call.
-        *lock(&session.current) = Some((call.clone(), leg.hangup.clone()));
-        let mut recent = lock(&session.recent_calls);
-        recent.push_back(call);
-        while recent.len() > RECENT_CALLS {
-            recent.pop_front();
-        }
-        drop(recent);
         if session.closed.is_cancelled() {
             leg.hangup.cancel();
         }
         Ok(leg)
     }
 
+    fn forget_current(&self, session: &Session, call: &str) {
+        let mut current = lock(&session.current);
+        if current.as_ref().is_some_and(|current| current.call == call) {
+            *current = None;
+        }
+    }
+
     /// The browser leg of `agent`'s call ended.
     pub(crate) fn call_ended(&self, agent: &str, call: &str, cause: &str) {
+        let connected = lock(&self.recent_calls)
+            .get(agent)
+            .is_some_and(|calls| calls.iter().any(|recent| recent == call));
         if let Some(session) = self.session(agent) {
-            let mut current = lock(&session.current);
-            if current.as_ref().is_some_and(|(id, _)| id == call) {
-                *current = None;
-            }
-            drop(current);
+            self.forget_current(&session, call);
             session.send(ToPage::CallEnded {
                 call: call.to_string(),
                 cause: cause.to_string(),
+                connected,
             });
         }
     }
@@ -538,8 +651,8 @@ impl BrowserCall {
 fn end_session(session: &Session) {
     session.closed.cancel();
     lock(&session.offers).clear();
-    if let Some((_, hangup)) = lock(&session.current).take() {
-        hangup.cancel();
+    if let Some(current) = lock(&session.current).take() {
+        current.hangup.cancel();
     }
 }
 
@@ -570,17 +683,6 @@ impl PageOffer {
             data,
         }
     }
-}
-
-/// Compares in time that does not depend on where the inputs differ.
-fn constant_time_equal(presented: &[u8], expected: &[u8]) -> bool {
-    let mut difference = u8::from(presented.len() != expected.len());
-    for index in 0..presented.len().max(expected.len()) {
-        let a = presented.get(index).copied().unwrap_or(0);
-        let b = expected.get(index).copied().unwrap_or(0);
-        difference |= a ^ b;
-    }
-    std::hint::black_box(difference) == 0
 }
 
 #[cfg(test)]
@@ -641,6 +743,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Then the agent's current state (none known yet: logged out).
+        assert!(
+            matches!(first_messages.try_recv().unwrap(), ToPage::State { state, .. } if state == "logged_out")
+        );
         assert_eq!(agents.logged_in(), BTreeSet::from(["carol".to_string()]));
         let (second, _) = agents.login("carol", "secret-123", HOME).unwrap();
         assert_eq!(first_messages.try_recv().unwrap(), ToPage::Replaced);
@@ -656,7 +762,8 @@ mod tests {
     fn dispositions_are_only_taken_for_own_calls_and_known_codes() {
         let agents = agents();
         let (session, mut messages) = agents.login("carol", "secret-123", HOME).unwrap();
-        messages.try_recv().unwrap();
+        messages.try_recv().unwrap(); // welcome
+        messages.try_recv().unwrap(); // state
         agents.from_page(
             &session,
             FromPage::Disposition {
@@ -668,7 +775,7 @@ mod tests {
         assert!(
             matches!(messages.try_recv().unwrap(), ToPage::Error { message } if message.contains("not yours"))
         );
-        lock(&session.recent_calls).push_back("c1".into());
+        agents.connected("carol", "c1");
         agents.from_page(
             &session,
             FromPage::Disposition {

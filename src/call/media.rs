@@ -152,6 +152,11 @@ impl MediaSession {
         }
     }
 
+    /// Whether a prompt is playing or queued.
+    pub fn is_playing(&self) -> bool {
+        self.playing.is_some()
+    }
+
     /// Barge-in: drop everything queued and playing.
     pub fn stop_playback(&mut self) {
         self.queue.clear();

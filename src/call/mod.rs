@@ -505,6 +505,9 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
                     session.handle_event(Event::QueueResult(outcome), Utc::now());
                     driver.perform_all(&leg, &mut session, &mut ending).await;
                 }
+                queue_wait::WaitEnd::Transferred { queue } => {
+                    driver.queue_request = Some(queue);
+                }
                 queue_wait::WaitEnd::Over {
                     ending: over,
                     outcome,
@@ -606,6 +609,8 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
                             driver.log_event("hold", None, if hold { "on hold" } else { "resumed" });
                         }
                     }
+                    // Callers cannot transfer themselves.
+                    Some(LegEvent::Refer { responder, .. }) => responder.respond(501, None, None).await,
                     Some(LegEvent::Other { method, responder }) => {
                         let status = match method.as_str() {
                             "OPTIONS" | "NOTIFY" => 200,
@@ -801,6 +806,7 @@ async fn refuse_in_early_dialog(event: LegEvent) {
             responder.respond(491, None, None).await
         }
         LegEvent::Other { responder, .. } => responder.respond(200, None, None).await,
+        LegEvent::Refer { responder, .. } => responder.respond(501, None, None).await,
         _ => {}
     }
 }

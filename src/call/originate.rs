@@ -409,6 +409,7 @@ async fn listen(
                 Some(LegEvent::Info { responder, .. }) => responder.respond(200, None, None).await,
                 Some(LegEvent::Reoffer { responder, .. }) => responder.respond(491, None, None).await,
                 Some(LegEvent::Other { responder, .. }) => responder.respond(200, None, None).await,
+                Some(LegEvent::Refer { responder, .. }) => responder.respond(501, None, None).await,
                 Some(LegEvent::Confirmed { .. }) => {}
             },
             _ = shutdown.cancelled() => {

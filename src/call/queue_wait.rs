@@ -9,14 +9,15 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::agents::{Command, Notice, Waiting};
-use super::bridge::{self, PartyMut, Side};
+use super::agents::{Command, Notice, Transfer, Waiting};
+use super::bridge::{self, AgentLeg, BridgeOptions, PartyMut, Side};
 use super::media::{MediaEvent, MediaSession};
 use super::{dtmf_from_info, CallEngineShared, Ending, InfoDigit, MediaSide};
 use crate::dialplan::numbers::number_prompts;
 use crate::dialplan::{QueueOutcome, Session};
 use crate::media::prompts::Prompt;
 use crate::media::sdp::Negotiated;
+use crate::pii::Masked;
 use crate::sip::{Leg, LegEvent};
 use crate::store::QueueCallEnd;
 
@@ -38,6 +39,8 @@ pub(super) struct Caller<'a> {
 pub(super) enum WaitEnd {
     /// Back to the dialplan.
     Outcome(QueueOutcome),
+    /// An agent sent the caller to another queue: wait there.
+    Transferred { queue: String },
     /// The call is over (caller hung up, talked to an agent, shutdown).
     Over {
         ending: Ending,
@@ -280,6 +283,7 @@ pub(super) async fn wait_in_queue(
                     InfoDigit::NotDtmf => responder.respond(415, None, None).await,
                     InfoDigit::Malformed => responder.respond(400, None, None).await,
                 },
+                Some(LegEvent::Refer { responder, .. }) => responder.respond(501, None, None).await,
                 Some(LegEvent::Other { method, responder }) => {
                     let status = if matches!(method.as_str(), "OPTIONS" | "NOTIFY") { 200 } else { 501 };
                     responder.respond(status, None, None).await;
@@ -306,8 +310,9 @@ pub(super) async fn wait_in_queue(
                     let recording = settings.record.then(|| {
                         engine.settings.recordings_dir.join("queues").join(format!("{id}.wav"))
                     });
-                    let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
-                    let end = bridge::bridge(engine, caller_side, &mut party, recording).await;
+                    let caller_side = PartyMut { leg: &mut *leg, media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
+                    let options = BridgeOptions { recording, music: music.clone(), transfers: Some(desk) };
+                    let end = bridge::bridge(engine, caller_side, &mut party, options).await;
                     desk.send(Command::Left {
                         call: id.to_string(),
                         end: QueueCallEnd {
@@ -318,13 +323,82 @@ pub(super) async fn wait_in_queue(
                             recording: end.recording.clone(),
                         },
                     });
-                    let hangup_by = match end.hung_up_by {
+                    let number_transfer = match end.transfer {
+                        Some(Transfer::Queue(next)) => {
+                            log("transfer", &format!("agent {agent} transferred the call to queue {next}"));
+                            return WaitEnd::Transferred { queue: next };
+                        }
+                        Some(Transfer::Number(number)) => number,
+                        None => {
+                            let hangup_by = match end.hung_up_by {
+                                Some(Side::Caller) => "caller",
+                                Some(Side::Agent) => "agent",
+                                None => "engine",
+                            };
+                            return WaitEnd::Over {
+                                ending: Ending { hangup_by, cause: end.cause },
+                                outcome: Some(QueueOutcome::Connected { agent }),
+                                recording: end.recording,
+                            };
+                        }
+                    };
+                    // To an outside number: the caller hears music while it rings.
+                    log("transfer", &format!("agent {agent} transferred the call to {number_transfer}"));
+                    info!(agent = %agent, number = %Masked(&number_transfer), "transferring the caller to a number");
+                    let cancel = engine.shutdown.child_token();
+                    let dial = desk.dial_out(engine, &number_transfer, cancel.clone());
+                    tokio::pin!(dial);
+                    media.play(music.clone());
+                    let mut caller_gone = false;
+                    let dialled = loop {
+                        tokio::select! {
+                            result = &mut dial => break result,
+                            _ = ticker.tick() => {
+                                if let Some(MediaEvent::PlaybackFinished) = media.on_tick(Instant::now()).await {
+                                    media.play(music.clone());
+                                }
+                            }
+                            event = leg.next_event(), if !caller_gone => match event {
+                                Some(LegEvent::RemoteHangup | LegEvent::Cancelled | LegEvent::Failed(_)) | None => {
+                                    caller_gone = true;
+                                    cancel.cancel();
+                                }
+                                Some(LegEvent::Info { responder, .. }) => responder.respond(200, None, None).await,
+                                Some(LegEvent::Reoffer { body, responder }) => {
+                                    let mut side = MediaSide { media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
+                                    side.reoffer(engine, &body, responder).await;
+                                }
+                                Some(LegEvent::Refer { responder, .. }) => responder.respond(501, None, None).await,
+                                Some(LegEvent::Other { responder, .. }) => responder.respond(200, None, None).await,
+                                Some(LegEvent::Confirmed { .. }) => {}
+                            },
+                        }
+                    };
+                    media.stop_playback();
+                    let outside = match (dialled, caller_gone) {
+                        (Ok(outside), false) => outside,
+                        (Ok(outside), true) => {
+                            AgentLeg::Phone(Box::new(outside)).hang_up_later("caller_gone");
+                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: end.recording };
+                        }
+                        (Err(_), true) => {
+                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: end.recording };
+                        }
+                        (Err(reason), false) => {
+                            log("transfer", &format!("the transfer to {number_transfer} failed: {reason}"));
+                            return WaitEnd::Outcome(QueueOutcome::Unavailable(format!("transfer failed: {reason}")));
+                        }
+                    };
+                    let mut outside = AgentLeg::Phone(Box::new(outside));
+                    let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
+                    let second = bridge::bridge(engine, caller_side, &mut outside, BridgeOptions { music: music.clone(), ..BridgeOptions::default() }).await;
+                    let hangup_by = match second.hung_up_by {
                         Some(Side::Caller) => "caller",
-                        Some(Side::Agent) => "agent",
+                        Some(Side::Agent) => "callee",
                         None => "engine",
                     };
                     return WaitEnd::Over {
-                        ending: Ending { hangup_by, cause: end.cause },
+                        ending: Ending { hangup_by, cause: second.cause },
                         outcome: Some(QueueOutcome::Connected { agent }),
                         recording: end.recording,
                     };

@@ -23,6 +23,7 @@ use crate::call::browser_agents::{BrowserAgents, FromPage, ToPage};
 const SILENT_LIMIT: Duration = Duration::from_secs(45);
 const PING_EVERY: Duration = Duration::from_secs(15);
 const LOGIN_WITHIN: Duration = Duration::from_secs(60);
+const SEND_WITHIN: Duration = Duration::from_secs(10);
 
 /// `GET /agent`: the page.
 pub async fn page() -> Response {
@@ -57,11 +58,16 @@ pub async fn socket(
         .on_upgrade(move |socket| run(socket, browsers, source)))
 }
 
+/// Sends one message; false when the page is gone or stopped reading (a
+/// page that takes over 10 s to take a message is treated as gone).
 async fn send(socket: &mut WebSocket, message: &ToPage) -> bool {
-    match serde_json::to_string(message) {
-        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
-        Err(_) => false,
-    }
+    let Ok(text) = serde_json::to_string(message) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(SEND_WITHIN, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
 }
 
 /// The first message must be a login.
@@ -141,7 +147,8 @@ async fn run(mut socket: WebSocket, browsers: Arc<BrowserAgents>, source: IpAddr
                     info!(agent = %session.agent, "agent page silent for 45 s; logging out");
                     break;
                 }
-                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                let pinged = tokio::time::timeout(SEND_WITHIN, socket.send(Message::Ping(Vec::new().into()))).await;
+                if !matches!(pinged, Ok(Ok(()))) {
                     break;
                 }
             }

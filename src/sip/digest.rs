@@ -73,7 +73,20 @@ impl NonceIssuer {
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    constant_time_equal(a, b)
+}
+
+/// Compares secrets without stopping at the first difference, so the time
+/// taken does not tell an attacker how much of a guess was right (the length
+/// of `presented` only changes how long the loop runs, not the answer).
+pub fn constant_time_equal(presented: &[u8], expected: &[u8]) -> bool {
+    let mut difference = u8::from(presented.len() != expected.len());
+    for index in 0..presented.len().max(expected.len()) {
+        let a = presented.get(index).copied().unwrap_or(0);
+        let b = expected.get(index).copied().unwrap_or(0);
+        difference |= a ^ b;
+    }
+    std::hint::black_box(difference) == 0
 }
 
 /// The fields of an `Authorization: Digest ...` header.

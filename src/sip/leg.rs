@@ -35,6 +35,11 @@ pub enum LegEvent {
     },
     /// A re-INVITE or UPDATE with a new offer (hold, resume, new address).
     Reoffer { body: Vec<u8>, responder: Responder },
+    /// A transfer request (RFC 3515 REFER): `target` is the Refer-To URI.
+    Refer {
+        target: String,
+        responder: Responder,
+    },
     /// Some other in-dialog request the call may answer.
     Other {
         method: String,
@@ -119,6 +124,21 @@ impl Leg {
             .unwrap_or(0))
     }
 
+    /// Tells the side that sent us a REFER how the transfer went (RFC 3515
+    /// §2.4.5: a NOTIFY with a sipfrag status line; the implicit
+    /// subscription ends with it). Bounded to 2 s.
+    pub async fn notify_transfer(&self, status: u16) {
+        let sent = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            self.dialog
+                .notify_refer(StatusCode::from(status), "terminated;reason=noresource"),
+        )
+        .await;
+        if !matches!(sent, Ok(Ok(_))) {
+            tracing::debug!(status, "the transfer NOTIFY was not answered");
+        }
+    }
+
     /// The next thing the caller's side did; `None` once the dialog is gone.
     pub async fn next_event(&mut self) -> Option<LegEvent> {
         loop {
@@ -176,10 +196,20 @@ impl Leg {
                         responder: Responder { handle },
                     });
                 }
+                DialogState::Refer(_, request, handle) => {
+                    let target = request
+                        .header_value("Refer-To")
+                        .or_else(|| request.header_value("r"))
+                        .map(|value| refer_target(&value))
+                        .unwrap_or_default();
+                    return Some(LegEvent::Refer {
+                        target,
+                        responder: Responder { handle },
+                    });
+                }
                 DialogState::Options(_, request, handle)
                 | DialogState::Message(_, request, handle)
                 | DialogState::Notify(_, request, handle)
-                | DialogState::Refer(_, request, handle)
                 | DialogState::Publish(_, request, handle) => {
                     return Some(LegEvent::Other {
                         method: request.method.to_string(),
@@ -198,5 +228,34 @@ impl Leg {
 impl Drop for Leg {
     fn drop(&mut self) {
         self.dialogs.remove_dialog(&self.dialog.id());
+    }
+}
+
+/// The URI of a Refer-To value: `<sip:sales@host;transport=udp>;x=y` or a
+/// bare URI, without the angle brackets and header parameters.
+pub fn refer_target(value: &str) -> String {
+    let value = value.trim();
+    let uri = match (value.find('<'), value.find('>')) {
+        (Some(start), Some(end)) if start < end => &value[start + 1..end],
+        _ => value.split(';').next().unwrap_or(value),
+    };
+    uri.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refer_target;
+
+    #[test]
+    fn refer_to_values_give_their_uri() {
+        assert_eq!(
+            refer_target("<sip:sales@127.0.0.1:5060;transport=udp>;foo=bar"),
+            "sip:sales@127.0.0.1:5060;transport=udp"
+        );
+        assert_eq!(
+            refer_target(" sip:+15551234@x;user=phone "),
+            "sip:+15551234@x"
+        );
+        assert_eq!(refer_target("\"Sales\" <sip:sales@x>"), "sip:sales@x");
     }
 }
