@@ -15,7 +15,6 @@ mod browser;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use browser::Browser;
@@ -24,7 +23,6 @@ use futures_util::{SinkExt, StreamExt};
 use switchboard::media::g711::{self, Codec};
 use tokio_tungstenite::tungstenite::Message;
 
-const WAIT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "carol-password";
 /// What the agent's fake microphone plays.
 const AGENT_TONE: f64 = 1100.0;
@@ -76,85 +74,6 @@ fn tone_wav(path: &Path, frequency: f64) {
     writer.finalize().unwrap();
 }
 
-/// Share of the energy of `samples` at `frequency` (Goertzel), 0..1.
-fn tone_share(samples: &[i16], frequency: f64) -> f64 {
-    let omega = 2.0 * std::f64::consts::PI * frequency / 8000.0;
-    let coefficient = 2.0 * omega.cos();
-    let (mut s1, mut s2, mut energy) = (0.0f64, 0.0f64, 0.0f64);
-    for &sample in samples {
-        let x = f64::from(sample);
-        energy += x * x;
-        let s0 = x + coefficient * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
-    if energy < 1.0 {
-        0.0
-    } else {
-        (2.0 * power / samples.len() as f64 / energy).min(1.0)
-    }
-}
-
-fn tone_frames(samples: &[i16], frequency: f64) -> usize {
-    samples
-        .chunks(160)
-        .filter(|frame| frame.len() == 160 && tone_share(frame, frequency) > 0.6)
-        .count()
-}
-
-/// Waits for the engine to log `agent` entering `state`; returns the line.
-async fn wait_for_agent_state(engine: &Engine, agent: &str, state: &str, after: usize) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let found = engine
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .skip(after)
-            .find(|line| {
-                line.contains("agent state")
-                    && json_field(line, "agent").as_deref() == Some(agent)
-                    && json_field(line, "to").as_deref() == Some(state)
-            })
-            .cloned();
-        if let Some(line) = found {
-            return line;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "agent {agent} never became {state}; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Dials the hotline, picks English and presses 0 ("talk to a person").
-async fn caller_asks_for_a_person(
-    engine: &Engine,
-) -> (Arc<CallerMedia>, Sipp, tokio::task::JoinHandle<()>) {
-    let (media, sipp, at) = call_until_welcome(engine, "uac_wait_for_bye.xml").await;
-    let silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(110));
-    let prompt = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-    let at = media
-        .wait_for_prompt(&prompt("language_menu"), at, WAIT)
-        .await
-        .expect("language menu");
-    media.send_digit('1', 101).await;
-    let at = media
-        .wait_for_prompt(&prompt("main_menu"), at, WAIT)
-        .await
-        .expect("main menu");
-    media.send_digit('0', 101).await;
-    media
-        .wait_for_prompt(&prompt("transfer_wait"), at, WAIT)
-        .await
-        .expect("please hold");
-    (media, sipp, silence)
-}
-
 fn by_id(id: &str) -> String {
     format!("document.getElementById('{id}')")
 }
@@ -168,7 +87,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     page.open(&format!("http://{}/agent", engine.http)).await;
     page.wait_for(
         "document.readyState === 'complete' && document.getElementById('login-form') !== null",
-        WAIT,
+        AGENT_WAIT,
         "the login form",
     )
     .await;
@@ -184,7 +103,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     .await;
     page.wait_for(
         &format!("{}.textContent === 'available'", by_id("state")),
-        WAIT,
+        AGENT_WAIT,
         "the agent available",
     )
     .await;
@@ -192,9 +111,13 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     wait_for_agent_state(&engine, "carol", "available", before).await;
 
     // A caller asks for a person; the page shows who is calling.
-    let (media, sipp, silence) = caller_asks_for_a_person(&engine).await;
-    page.wait_for(&format!("!{}.hidden", by_id("offer")), WAIT, "the offer")
-        .await;
+    let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
+    page.wait_for(
+        &format!("!{}.hidden", by_id("offer")),
+        AGENT_WAIT,
+        "the offer",
+    )
+    .await;
     let pop = page
         .eval(&format!("{}.innerText", by_id("offer")))
         .await
@@ -212,7 +135,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     page.eval(&format!("{}.click(); true", by_id("answer")))
         .await;
     engine
-        .wait_for_log("bridging caller to agent", 0, WAIT)
+        .wait_for_log("bridging caller to agent", 0, AGENT_WAIT)
         .await;
     let heard_from = media.audio_bytes().len();
 
@@ -226,7 +149,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
           window.peakHz = () => { const d = new Float32Array(analyser.frequencyBinCount); analyser.getFloatFrequencyData(d); \
             let best = 1; for (let i = 2; i < d.length; i++) if (d[i] > d[best]) best = i; \
             return { hz: best * ctx.sampleRate / analyser.fftSize, db: d[best] }; }; return true; })()",
-        WAIT,
+        AGENT_WAIT,
         "the caller's audio stream",
     )
     .await;
@@ -236,7 +159,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     let peak = page
         .wait_for(
             &format!("(() => {{ const p = window.peakHz(); return Math.abs(p.hz - {CALLER_TONE}) < 25 && p.db > -60 ? p : null; }})()"),
-            WAIT,
+            AGENT_WAIT,
             "the caller's tone in the page's audio",
         )
         .await;
@@ -248,13 +171,13 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
             by_id("packets-in"),
             by_id("level-in")
         ),
-        WAIT,
+        AGENT_WAIT,
         "audio from the caller",
     )
     .await;
 
     // The agent's microphone (a 1,100 Hz tone) reaches the caller.
-    let deadline = tokio::time::Instant::now() + WAIT;
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
     let heard = loop {
         let audio = media.audio_bytes();
         let mut decoded = Vec::new();
@@ -263,7 +186,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
             &audio[heard_from.min(audio.len())..],
             &mut decoded,
         );
-        let frames = tone_frames(&decoded, AGENT_TONE);
+        let frames = tone_frames(&decoded, AGENT_TONE, 0.6);
         if frames >= 25 || tokio::time::Instant::now() > deadline {
             break frames;
         }
@@ -289,13 +212,13 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
         .wait_for_prompt(
             &encoded_prompt("en", "hold_music", Codec::Pcmu),
             before_hold,
-            WAIT,
+            AGENT_WAIT,
         )
         .await
         .expect("hold music while the agent holds");
     page.eval(&format!("{}.click(); true", by_id("resume")))
         .await;
-    engine.wait_for_log("agent page hold", 0, WAIT).await;
+    engine.wait_for_log("agent page hold", 0, AGENT_WAIT).await;
 
     // The agent hangs up on the page: the caller gets a BYE.
     let wrap_from = engine.log_len();
@@ -314,7 +237,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     wait_for_agent_state(&engine, "carol", "wrap_up", wrap_from).await;
     page.wait_for(
         &format!("!{}.hidden", by_id("wrapup")),
-        WAIT,
+        AGENT_WAIT,
         "the disposition form",
     )
     .await;
@@ -327,7 +250,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     .await;
     page.wait_for(
         &format!("{}.textContent === 'Saved.'", by_id("disposition-status")),
-        WAIT,
+        AGENT_WAIT,
         "the disposition saved",
     )
     .await;
@@ -337,7 +260,8 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     assert_eq!(dispositions[0].agent, "carol");
     assert_eq!(dispositions[0].code, "follow_up");
     assert_eq!(dispositions[0].notes, "Wants a call on Monday");
-    let line = wait_for_agent_state(&engine, "carol", "available", wrap_from).await;
+    let index = wait_for_agent_state(&engine, "carol", "available", wrap_from).await;
+    let line = engine.log.lock().unwrap()[index].clone();
     assert_eq!(json_field(&line, "reason").as_deref(), Some("wrap_up_done"));
 
     // Closing the page logs the agent out.
@@ -358,7 +282,7 @@ async fn socket_login(engine: &Engine, agent: &str, password: &str) -> serde_jso
         .await
         .unwrap();
     loop {
-        let message = tokio::time::timeout(WAIT, socket.next())
+        let message = tokio::time::timeout(AGENT_WAIT, socket.next())
             .await
             .expect("a reply to the login")
             .expect("socket open")

@@ -10,14 +10,12 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Child;
 
 use common::*;
 use switchboard::media::g711::{self, Codec};
 
-const PROMPT_WAIT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "agent-password";
 
 /// A config: agents (all in queue "support"), the queue's extra settings,
@@ -141,88 +139,6 @@ impl Phone {
     }
 }
 
-/// Waits for the engine to log the agent entering `state`.
-async fn wait_for_agent_state(engine: &Engine, agent: &str, state: &str, after: usize) -> usize {
-    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
-    loop {
-        let found = engine
-            .log
-            .lock()
-            .unwrap()
-            .iter()
-            .skip(after)
-            .position(|line| {
-                line.contains("agent state")
-                    && json_field(line, "agent").as_deref() == Some(agent)
-                    && json_field(line, "to").as_deref() == Some(state)
-            });
-        if let Some(index) = found {
-            return after + index;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "agent {agent} never became {state}; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Dials the hotline, chooses English, presses 0 ("talk to a person") and
-/// waits for "please hold". Returns the caller's media, SIPp, the offset
-/// after the prompt, and the silence stream keeping the call alive.
-async fn caller_asks_for_a_person(
-    engine: &Engine,
-) -> (Arc<CallerMedia>, Sipp, usize, tokio::task::JoinHandle<()>) {
-    let (media, sipp, at) = call_until_welcome(engine, "uac_wait_for_bye.xml").await;
-    let silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(110));
-    let prompt = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
-    let at = media
-        .wait_for_prompt(&prompt("language_menu"), at, PROMPT_WAIT)
-        .await
-        .expect("language menu");
-    media.send_digit('1', 101).await;
-    let at = media
-        .wait_for_prompt(&prompt("main_menu"), at, PROMPT_WAIT)
-        .await
-        .expect("main menu");
-    media.send_digit('0', 101).await;
-    let at = media
-        .wait_for_prompt(&prompt("transfer_wait"), at, PROMPT_WAIT)
-        .await
-        .expect("please hold");
-    (media, sipp, at, silence)
-}
-
-/// Share of the energy of `samples` at `frequency` (Goertzel), 0..1.
-fn tone_share(samples: &[i16], frequency: f64) -> f64 {
-    let omega = 2.0 * std::f64::consts::PI * frequency / 8000.0;
-    let coefficient = 2.0 * omega.cos();
-    let (mut s1, mut s2) = (0.0f64, 0.0f64);
-    let mut energy = 0.0;
-    for &sample in samples {
-        let x = f64::from(sample);
-        energy += x * x;
-        let s0 = x + coefficient * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    let power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
-    if energy == 0.0 {
-        0.0
-    } else {
-        (2.0 * power / samples.len() as f64 / energy).min(1.0)
-    }
-}
-
-/// How many 20 ms frames of `samples` are mostly the tone.
-fn tone_frames(samples: &[i16], frequency: f64) -> usize {
-    samples
-        .chunks(160)
-        .filter(|frame| frame.len() == 160 && tone_share(frame, frequency) > 0.8)
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let (engine, _config_dir) = engine_with(&["alice"], "record = true", None).await;
@@ -230,7 +146,7 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
 
     engine
-        .wait_for_log("bridging caller to agent", 0, PROMPT_WAIT)
+        .wait_for_log("bridging caller to agent", 0, AGENT_WAIT)
         .await;
     // The caller speaks (a 1,700 Hz tone, PCMU); the agent's phone echoes
     // what it hears (PCMA); the caller must hear it back.
@@ -239,12 +155,12 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let tone = switchboard::media::tone::sine(1700.0, 1000, 0.3, 8000);
     media.send_audio(&tone, Codec::Pcmu).await;
     let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
-    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
     let heard = loop {
         let audio = media.audio_bytes();
         let mut decoded = Vec::new();
         g711::decode_into(Codec::Pcmu, &audio[before.min(audio.len())..], &mut decoded);
-        let frames = tone_frames(&decoded, 1700.0);
+        let frames = tone_frames(&decoded, 1700.0, 0.8);
         if frames >= 25 || tokio::time::Instant::now() > deadline {
             break frames;
         }
@@ -289,13 +205,13 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
     let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
     let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
-    assert!(tone_frames(&left, 1700.0) >= 25, "caller channel");
-    assert!(tone_frames(&right, 1700.0) >= 25, "agent channel");
+    assert!(tone_frames(&left, 1700.0, 0.8) >= 25, "caller channel");
+    assert!(tone_frames(&right, 1700.0, 0.8) >= 25, "agent channel");
 
     // The figures, through the API, from what the database recorded.
     let client = reqwest::Client::new();
     let base = format!("http://{}", engine.http);
-    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
     let queue = loop {
         let queues: serde_json::Value = client
             .get(format!("{base}/api/queues"))
@@ -432,20 +348,20 @@ async fn a_caller_who_waits_too_long_goes_to_voicemail() {
     // Hold music while alice's phone rings out; then the queue gives up.
     let music = encoded_prompt("en", "hold_music", Codec::Pcmu);
     let at = media
-        .wait_for_prompt(&music, at, PROMPT_WAIT)
+        .wait_for_prompt(&music, at, AGENT_WAIT)
         .await
         .expect("hold music");
     media
         .wait_for_prompt(
             &encoded_prompt("en", "voicemail_intro", Codec::Pcmu),
             at,
-            PROMPT_WAIT,
+            AGENT_WAIT,
         )
         .await
         .unwrap_or_else(|| panic!("no voicemail prompt; log:\n{}", engine.log_text()));
     media.send_digit('#', 101).await; // end the message at once
     alice.finished(&engine).await;
-    let call = engine.wait_for_call_state("ended", PROMPT_WAIT).await;
+    let call = engine.wait_for_call_state("ended", AGENT_WAIT).await;
     drop(sipp);
     let path = path_of(&call);
     assert!(path.contains(&"voicemail".to_string()), "path {path:?}");
@@ -472,7 +388,7 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
         .wait_for_prompt(
             &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
             at,
-            PROMPT_WAIT,
+            AGENT_WAIT,
         )
         .await
         .expect("the callback offer");
@@ -481,7 +397,7 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
         .wait_for_prompt(
             &encoded_prompt("en", "callback_confirm", Codec::Pcmu),
             at,
-            PROMPT_WAIT,
+            AGENT_WAIT,
         )
         .await
         .expect("the callback confirmation");
@@ -497,7 +413,7 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
         bob_log.contains("CALLER +15551234567"),
         "screen pop: {bob_log}"
     );
-    let deadline = tokio::time::Instant::now() + PROMPT_WAIT;
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
     let callback = loop {
         let store = engine.store().await;
         let calls = store.recent_calls(10).await.unwrap();

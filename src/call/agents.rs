@@ -176,15 +176,7 @@ impl DeskHandle {
             .trunks
             .first()
             .ok_or_else(|| "no trunk is configured".to_string())?;
-        let request = AgentRing {
-            target: trunk.target_for(number),
-            caller_id: trunk
-                .caller_id
-                .clone()
-                .unwrap_or_else(|| "switchboard".into()),
-            headers: Vec::new(),
-            credential: trunk.credential(),
-        };
+        let request = AgentRing::through_trunk(trunk, number);
         ring(engine, &self.sip, request, cancel, Duration::from_secs(30)).await
     }
 
@@ -1187,23 +1179,12 @@ async fn run_callback(
         id: id.clone(),
         sip_call_id: format!("{id}@switchboard"),
         direction: "callback",
-        caller: trunk
-            .caller_id
-            .clone()
-            .unwrap_or_else(|| "switchboard".into()),
+        caller: trunk_caller_id(&trunk),
         called: info.number.clone(),
         dialplan: None,
         started_at,
     });
-    let customer = AgentRing {
-        target: trunk.target_for(&info.number),
-        caller_id: trunk
-            .caller_id
-            .clone()
-            .unwrap_or_else(|| "switchboard".into()),
-        headers: Vec::new(),
-        credential: trunk.credential(),
-    };
+    let customer = AgentRing::through_trunk(&trunk, &info.number);
     // The agent may hang up while the customer rings: then stop ringing.
     let ringing = ring(
         &engine,
@@ -1381,6 +1362,27 @@ struct AgentRing {
     caller_id: String,
     headers: Vec<(String, String)>,
     credential: Option<crate::sip::TrunkCredential>,
+}
+
+impl AgentRing {
+    /// A call to `number` out through `trunk` (a callback's customer, a
+    /// transfer to a number).
+    fn through_trunk(trunk: &TrunkConfig, number: &str) -> AgentRing {
+        AgentRing {
+            target: trunk.target_for(number),
+            caller_id: trunk_caller_id(trunk),
+            headers: Vec::new(),
+            credential: trunk.credential(),
+        }
+    }
+}
+
+/// The caller id we present through `trunk`.
+fn trunk_caller_id(trunk: &TrunkConfig) -> String {
+    trunk
+        .caller_id
+        .clone()
+        .unwrap_or_else(|| "switchboard".into())
 }
 
 /// Dials and waits for an answer; `cancel` (or `limit`) sends CANCEL. Never

@@ -839,3 +839,96 @@ pub fn campaign_config(trunk_port: u16, plan: &str) -> (tempfile::TempDir, PathB
     .unwrap();
     (dir, config)
 }
+
+// ---- Agents and queues (shared by the SIP-phone and browser agent tests) ----
+
+/// How long agent tests wait for a state, a prompt or a peer.
+pub const AGENT_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits for the engine to log the agent entering `state`.
+pub async fn wait_for_agent_state(
+    engine: &Engine,
+    agent: &str,
+    state: &str,
+    after: usize,
+) -> usize {
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let found = engine
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .skip(after)
+            .position(|line| {
+                line.contains("agent state")
+                    && json_field(line, "agent").as_deref() == Some(agent)
+                    && json_field(line, "to").as_deref() == Some(state)
+            });
+        if let Some(index) = found {
+            return after + index;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "agent {agent} never became {state}; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Dials the hotline, chooses English, presses 0 ("talk to a person") and
+/// waits for "please hold". Returns the caller's media, SIPp, the offset
+/// after the prompt, and the silence stream keeping the call alive.
+pub async fn caller_asks_for_a_person(
+    engine: &Engine,
+) -> (Arc<CallerMedia>, Sipp, usize, tokio::task::JoinHandle<()>) {
+    let (media, sipp, at) = call_until_welcome(engine, "uac_wait_for_bye.xml").await;
+    let silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(110));
+    let prompt = |name: &str| encoded_prompt("en", name, Codec::Pcmu);
+    let at = media
+        .wait_for_prompt(&prompt("language_menu"), at, AGENT_WAIT)
+        .await
+        .expect("language menu");
+    media.send_digit('1', 101).await;
+    let at = media
+        .wait_for_prompt(&prompt("main_menu"), at, AGENT_WAIT)
+        .await
+        .expect("main menu");
+    media.send_digit('0', 101).await;
+    let at = media
+        .wait_for_prompt(&prompt("transfer_wait"), at, AGENT_WAIT)
+        .await
+        .expect("please hold");
+    (media, sipp, at, silence)
+}
+
+/// Share of the energy of `samples` at `frequency` (Goertzel), 0..1.
+pub fn tone_share(samples: &[i16], frequency: f64) -> f64 {
+    let omega = 2.0 * std::f64::consts::PI * frequency / 8000.0;
+    let coefficient = 2.0 * omega.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    let mut energy = 0.0;
+    for &sample in samples {
+        let x = f64::from(sample);
+        energy += x * x;
+        let s0 = x + coefficient * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    let power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+    if energy == 0.0 {
+        0.0
+    } else {
+        (2.0 * power / samples.len() as f64 / energy).min(1.0)
+    }
+}
+
+/// How many 20 ms frames of `samples` have more than `min_share` of their
+/// energy at `frequency`.
+pub fn tone_frames(samples: &[i16], frequency: f64, min_share: f64) -> usize {
+    samples
+        .chunks(160)
+        .filter(|frame| frame.len() == 160 && tone_share(frame, frequency) > min_share)
+        .count()
+}
