@@ -86,3 +86,80 @@ async fn engine_audio_is_the_welcome_prompt() {
 
     assert_sipp_passes(sipp, &engine).await;
 }
+
+/// A stream still flowing to the engine's RTP port (left over from an earlier
+/// call on that port, or forged) must not take the next call's audio: the
+/// engine answers the address the caller's SDP names once it hears from it.
+/// Before the engine learnt sources this way, the stray stream arrived first,
+/// was latched, and the caller heard nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_stream_on_the_rtp_port_does_not_take_the_call() {
+    // One RTP port, so the test knows which one to spray.
+    let port = loop {
+        let port = free_udp_port();
+        if port.is_multiple_of(2) && port < u16::MAX {
+            break port;
+        }
+    };
+    let engine = Engine::start_with(EngineOptions {
+        extra_args: vec!["--rtp-ports".into(), format!("{port}-{}", port + 1)],
+        ..EngineOptions::default()
+    })
+    .await;
+
+    let stray = std::sync::Arc::new(CallerMedia::bind().await);
+    let target: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let sprayer = {
+        let stray = stray.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+            while tokio::time::Instant::now() < deadline {
+                stray.send_silence_to(target, Codec::Pcmu, 1).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    // The stray stream is flowing before the call starts.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The caller sends from the address its SDP names from the start, as a
+    // phone does.
+    let media = Arc::new(CallerMedia::bind().await);
+    let talking = {
+        let media = media.clone();
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+            while tokio::time::Instant::now() < deadline {
+                media.send_silence_to(target, Codec::Pcmu, 1).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let sipp = Sipp::spawn(
+        engine.sip,
+        "uac_caller_hangs_up.xml",
+        "100",
+        &[("rtp_port", media.port.to_string())],
+    );
+    let welcome = encoded_prompt("en", "welcome", Codec::Pcmu);
+    let heard = media
+        .wait_for_prompt(&welcome, 0, Duration::from_secs(20))
+        .await;
+    sprayer.abort();
+    talking.abort();
+    assert!(
+        heard.is_some(),
+        "the caller never heard the welcome; the stray source got {} packets; log:\n{}",
+        stray.packet_count(),
+        engine.log_text()
+    );
+    // The stray stream can be heard first and pass probation before the
+    // caller's first packet is read; from then on the caller's address wins.
+    // So the stray source gets a packet or two at most, never the call.
+    assert!(
+        stray.packet_count() <= 5,
+        "the engine answered the stray stream: {} packets",
+        stray.packet_count()
+    );
+    assert_sipp_passes(sipp, &engine).await;
+}

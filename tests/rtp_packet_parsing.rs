@@ -189,3 +189,89 @@ fn sequence_comparison_wraps() {
     assert!(!sequence_newer(65535, 0));
     assert!(!sequence_newer(5, 5));
 }
+
+mod source_learning {
+    use std::net::SocketAddr;
+    use switchboard::media::rtp::{SourceLearning, SourceVerdict, SOURCE_PROBATION};
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn the_signalled_address_is_taken_at_once() {
+        let mut learning = SourceLearning::new(Some(addr(4000)));
+        assert_eq!(learning.check(addr(4000), 7, 1), SourceVerdict::Latch);
+        assert_eq!(learning.check(addr(4000), 7, 2), SourceVerdict::Accept);
+        assert_eq!(learning.latched(), Some(addr(4000)));
+    }
+
+    #[test]
+    fn a_stray_stream_is_dropped_once_the_signalled_address_is_heard() {
+        let mut learning = SourceLearning::new(Some(addr(4000)));
+        learning.check(addr(4000), 7, 1);
+        for sequence in 0..20 {
+            assert_eq!(learning.check(addr(5000), 9, sequence), SourceVerdict::Drop);
+        }
+        assert_eq!(learning.latched(), Some(addr(4000)));
+    }
+
+    #[test]
+    fn a_natted_source_is_learnt_after_probation() {
+        let mut learning = SourceLearning::new(Some(SocketAddr::from(([192, 168, 1, 10], 4000))));
+        for sequence in 100..100 + u16::from(SOURCE_PROBATION) - 1 {
+            assert_eq!(
+                learning.check(addr(30000), 7, sequence),
+                SourceVerdict::Drop
+            );
+        }
+        assert_eq!(
+            learning.check(addr(30000), 7, 100 + u16::from(SOURCE_PROBATION) - 1),
+            SourceVerdict::Latch
+        );
+        assert_eq!(learning.check(addr(30000), 7, 200), SourceVerdict::Accept);
+        // Later, a second source gets nothing.
+        for sequence in 0..10 {
+            assert_eq!(
+                learning.check(addr(31000), 8, sequence),
+                SourceVerdict::Drop
+            );
+        }
+    }
+
+    #[test]
+    fn probation_restarts_on_a_gap_a_new_ssrc_or_another_source() {
+        let mut learning = SourceLearning::new(None);
+        learning.check(addr(30000), 7, 1);
+        learning.check(addr(30000), 7, 2);
+        // A gap in sequence.
+        assert_eq!(learning.check(addr(30000), 7, 5), SourceVerdict::Drop);
+        assert_eq!(learning.check(addr(30000), 7, 6), SourceVerdict::Drop);
+        // Another SSRC from the same address.
+        assert_eq!(learning.check(addr(30000), 8, 7), SourceVerdict::Drop);
+        // Interleaved sources never finish probation.
+        for sequence in 10..40u16 {
+            let port = if sequence % 2 == 0 { 30000 } else { 31000 };
+            assert_eq!(learning.check(addr(port), 7, sequence), SourceVerdict::Drop);
+        }
+        assert_eq!(learning.latched(), None);
+        // Sequence numbers wrap.
+        let mut learning = SourceLearning::new(None);
+        let verdicts: Vec<_> = [65534u16, 65535, 0, 1]
+            .into_iter()
+            .map(|sequence| learning.check(addr(30000), 7, sequence))
+            .collect();
+        assert_eq!(verdicts.last(), Some(&SourceVerdict::Latch));
+    }
+
+    #[test]
+    fn the_signalled_address_wins_back_a_call_learnt_from_elsewhere() {
+        let mut learning = SourceLearning::new(Some(addr(4000)));
+        for sequence in 0..u16::from(SOURCE_PROBATION) {
+            learning.check(addr(5000), 9, sequence);
+        }
+        assert_eq!(learning.latched(), Some(addr(5000)));
+        assert_eq!(learning.check(addr(4000), 7, 1), SourceVerdict::Latch);
+        assert_eq!(learning.check(addr(5000), 9, 10), SourceVerdict::Drop);
+    }
+}

@@ -16,7 +16,7 @@ use crate::media::dtmf::{InbandDtmfDetector, TelephoneEventReceiver};
 use crate::media::g711::{self, Codec};
 use crate::media::prompts::Prompt;
 use crate::media::recorder::{Recorder, RecordingStop};
-use crate::media::rtp::{self, RtpPacket, RtpSender};
+use crate::media::rtp::{self, RtpPacket, RtpSender, SourceLearning, SourceVerdict};
 use crate::media::sdp::{Direction, Negotiated};
 
 /// 20 ms of 8 kHz audio: the packet size we send (RFC 3551 §4.5: G.711 default ptime).
@@ -43,8 +43,8 @@ pub struct MediaSession {
     /// the source of that RTP (symmetric RTP, RFC 4961), which is what gets
     /// through NATs.
     remote: Option<SocketAddr>,
-    /// The source the caller's RTP comes from, once learnt.
-    latched: Option<SocketAddr>,
+    /// Which source the caller's RTP is taken from, once learnt.
+    learning: SourceLearning,
     /// The caller asked us not to send (hold: sendonly/inactive from them).
     sending_allowed: bool,
     /// The caller does not send to us (hold), so no media timeout applies.
@@ -67,6 +67,8 @@ pub struct MediaSession {
     relayed: Option<Vec<i16>>,
     pub packets_sent: u64,
     pub packets_received: u64,
+    /// Packets from a source the call does not answer (see [`SourceLearning`]).
+    pub packets_dropped: u64,
 }
 
 impl MediaSession {
@@ -77,7 +79,7 @@ impl MediaSession {
             payload_type: negotiated.payload_type,
             telephone_event_payload_type: None,
             remote: None,
-            latched: None,
+            learning: SourceLearning::default(),
             sending_allowed: true,
             expecting_media: true,
             sender: RtpSender::new(rand::random(), rand::random(), rand::random()),
@@ -97,6 +99,7 @@ impl MediaSession {
             relayed: None,
             packets_sent: 0,
             packets_received: 0,
+            packets_dropped: 0,
         };
         session.apply_offer(negotiated, now);
         session
@@ -118,7 +121,7 @@ impl MediaSession {
         };
         if negotiated.remote_address.is_some() {
             self.remote = negotiated.remote_address;
-            self.latched = None;
+            self.learning = SourceLearning::new(negotiated.remote_address);
         }
         self.sending_allowed = negotiated.remote_address.is_some()
             && matches!(
@@ -287,17 +290,20 @@ impl MediaSession {
         let Ok(packet) = RtpPacket::parse(bytes) else {
             return;
         };
-        // Symmetric RTP: answer where the media really comes from, learnt from
-        // the first packet and then held, so nobody else who reaches the port
-        // can take over the call's audio or inject digits. A new offer
+        // Symmetric RTP: answer where the media really comes from, so a
+        // caller behind NAT is heard, while nobody else who reaches the port
+        // (a stream left over from an earlier call on it, or a forger) can
+        // take over the call's audio or inject digits. A new offer
         // (re-INVITE) lets it be learnt again.
-        match self.latched {
-            Some(latched) if latched != source => return,
-            Some(_) => {}
-            None => {
+        match self.learning.check(source, packet.ssrc, packet.sequence) {
+            SourceVerdict::Accept => {}
+            SourceVerdict::Latch => {
                 tracing::debug!(%source, "RTP source latched");
-                self.latched = Some(source);
                 self.remote = Some(source);
+            }
+            SourceVerdict::Drop => {
+                self.packets_dropped += 1;
+                return;
             }
         }
         self.packets_received += 1;

@@ -70,7 +70,16 @@ impl CallEngine {
         call_log: CallLog,
         shutdown: CancellationToken,
     ) -> CallEngine {
-        let first_port = settings.rtp_port_min + (settings.rtp_port_min % 2);
+        // Start at a random even port, as Asterisk does: a restarted engine
+        // (or a second one on the host) does not take back the ports just
+        // closed, which a far end may still be sending to.
+        let (min, max) = (
+            u32::from(settings.rtp_port_min),
+            u32::from(settings.rtp_port_max),
+        );
+        let offset = 2 * (rand::random::<u32>() % ((max - min.min(max)) / 2 + 1));
+        // Out of range (an odd minimum at the very top) wraps in bind_rtp_socket.
+        let first_port = u16::try_from(min + (min % 2) + offset).unwrap_or(0);
         CallEngine {
             shared: Arc::new(CallEngineShared {
                 settings,
@@ -154,7 +163,7 @@ impl CallEngineShared {
         for _ in 0..slots.min(4096) {
             let mut port = self.next_port.fetch_add(2, Ordering::Relaxed);
             if port < min || port > max.saturating_sub(1).max(min) {
-                port = min + (min % 2);
+                port = min.saturating_add(min % 2);
                 self.next_port.store(port + 2, Ordering::Relaxed);
             }
             if let Ok(socket) =
@@ -681,6 +690,7 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         path = %session.path().join(">"),
         rtp_sent = driver.media.packets_sent,
         rtp_received = driver.media.packets_received,
+        rtp_dropped = driver.media.packets_dropped,
         "call ended"
     );
     let end = CallEnd {

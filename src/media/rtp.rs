@@ -281,3 +281,95 @@ impl RtpSender {
 pub fn sequence_newer(a: u16, b: u16) -> bool {
     a != b && a.wrapping_sub(b) < 0x8000
 }
+
+/// Packets in sequence a new source must send before we answer it
+/// (the same probation as RFC 3550 Appendix A.1's MIN_SEQUENTIAL, and
+/// Asterisk's strict RTP learning).
+pub const SOURCE_PROBATION: u8 = 4;
+
+/// What [`SourceLearning::check`] says about one packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceVerdict {
+    /// From the source we already answer: take it.
+    Accept,
+    /// From a source we now answer (learnt or switched): take it and send there.
+    Latch,
+    /// From anyone else, or still on probation: drop it.
+    Drop,
+}
+
+/// Which address a call's RTP is taken from and sent to (symmetric RTP,
+/// RFC 4961), learnt so that a stray or forged stream cannot take a call's
+/// audio.
+///
+/// - The address the SDP names is trusted at once, and wins back the call
+///   whenever it is heard from: signalling vouches for it.
+/// - Any other source (a caller behind NAT, whose SDP names a private
+///   address) is answered only after [`SOURCE_PROBATION`] packets in sequence
+///   from one SSRC, and only while no source is latched.
+/// - Once latched, every other source is dropped.
+///
+/// A stream still flowing to a port reused by a new call (its old call has
+/// ended) is what this keeps out; Switchboard once lost a call's audio to
+/// exactly that.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceLearning {
+    signalled: Option<std::net::SocketAddr>,
+    latched: Option<std::net::SocketAddr>,
+    /// A source on probation: address, SSRC, last sequence, packets so far.
+    candidate: Option<(std::net::SocketAddr, u32, u16, u8)>,
+}
+
+impl SourceLearning {
+    /// Starts learning afresh for the address an SDP offer or answer names
+    /// (`None`: it names none, e.g. hold with c=0.0.0.0).
+    pub fn new(signalled: Option<std::net::SocketAddr>) -> SourceLearning {
+        SourceLearning {
+            signalled,
+            latched: None,
+            candidate: None,
+        }
+    }
+
+    /// The source latched, if any.
+    pub fn latched(&self) -> Option<std::net::SocketAddr> {
+        self.latched
+    }
+
+    /// Judges one packet from `source` carrying `ssrc` and `sequence`.
+    pub fn check(
+        &mut self,
+        source: std::net::SocketAddr,
+        ssrc: u32,
+        sequence: u16,
+    ) -> SourceVerdict {
+        if self.latched == Some(source) {
+            return SourceVerdict::Accept;
+        }
+        if self.signalled == Some(source) {
+            self.latched = Some(source);
+            self.candidate = None;
+            return SourceVerdict::Latch;
+        }
+        if self.latched.is_some() {
+            return SourceVerdict::Drop;
+        }
+        let count = match self.candidate {
+            Some((address, candidate_ssrc, last, count))
+                if address == source
+                    && candidate_ssrc == ssrc
+                    && sequence == last.wrapping_add(1) =>
+            {
+                count + 1
+            }
+            _ => 1,
+        };
+        if count >= SOURCE_PROBATION {
+            self.latched = Some(source);
+            self.candidate = None;
+            return SourceVerdict::Latch;
+        }
+        self.candidate = Some((source, ssrc, sequence, count));
+        SourceVerdict::Drop
+    }
+}

@@ -614,6 +614,12 @@ impl CallerMedia {
         let Some(target) = *self.engine_media.lock().unwrap() else {
             return;
         };
+        self.send_silence_to(target, codec, packets).await;
+    }
+
+    /// Sends 20 ms silence packets to `target`, before or without hearing
+    /// from it.
+    pub async fn send_silence_to(&self, target: SocketAddr, codec: Codec, packets: usize) {
         let payload = vec![codec.silence_byte(); 160];
         for _ in 0..packets {
             let mut packet = Vec::new();
