@@ -16,13 +16,22 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::call::{AmdOptions, CallEngine, OriginateRequest};
+use crate::call::{
+    AgentConnect, AgentDesk, AmdOptions, CallEngine, OriginateRequest, PendingAgent,
+};
 use crate::config::TrunkConfig;
-use crate::dialer::campaign::{CampaignPolicy, CampaignSettings};
+use crate::dialer::campaign::{
+    AgentPolicy, CampaignPolicy, CampaignSettings, DialMode, CONNECT_WITHIN,
+};
 use crate::dialer::compliance::{check, Decision, LeadFacts, NeverReason};
-use crate::dialer::pacing::{plan_new_calls, ModeStats, Pacer, PacingLimits, PowerUnattended};
+use crate::dialer::pacing::{
+    plan_new_calls, DialingMode, ModeStats, Pacer, PacingLimits, PowerUnattended, Predictive,
+    Progressive,
+};
+use crate::dialer::predictive::{self, PredictiveConfig, PredictivePacer};
 use crate::dialer::retry::{next_step, NextStep};
 use crate::dialer::{outcome_for_final_status, Outcome};
+use crate::dialplan::Dialplan;
 use crate::media::amd::Verdict;
 use crate::pii::Masked;
 use crate::sip::SipServer;
@@ -51,12 +60,30 @@ pub struct CampaignSupervisor {
     /// Per campaign: its pacer and live calls. They outlive a runner, so a
     /// pause and resume (a new runner) still sees the calls still up.
     counters: Mutex<HashMap<String, CampaignCounters>>,
+    /// The agent desk, for agent-backed campaigns (set once it starts).
+    desk: Arc<std::sync::OnceLock<AgentDesk>>,
 }
 
 #[derive(Clone)]
 struct CampaignCounters {
     pacer: Arc<Mutex<Pacer>>,
     active: Arc<std::sync::atomic::AtomicU32>,
+    /// Calls with no agent yet (dialling, ringing, answered and waiting).
+    waiting_for_agent: Arc<std::sync::atomic::AtomicU32>,
+    /// What the predictive pacer has measured (answer rate, handle time,
+    /// abandonment), kept across pauses.
+    predictive: Arc<Mutex<PredictivePacer>>,
+}
+
+/// An agent-backed campaign's run: where answered calls go and what the
+/// pacing measures.
+struct AgentRun {
+    policy: AgentPolicy,
+    plan: Arc<Dialplan>,
+    waiting_for_agent: Arc<std::sync::atomic::AtomicU32>,
+    predictive: Arc<Mutex<PredictivePacer>>,
+    /// The queue's wrap-up, added to talk time for the handle time.
+    wrap_up: Duration,
 }
 
 impl CampaignSupervisor {
@@ -65,6 +92,7 @@ impl CampaignSupervisor {
         calls: Arc<CallEngine>,
         sip: Arc<SipServer>,
         trunks: &[TrunkConfig],
+        desk: Arc<std::sync::OnceLock<AgentDesk>>,
         shutdown: CancellationToken,
     ) -> Arc<CampaignSupervisor> {
         let epoch = Instant::now();
@@ -108,6 +136,7 @@ impl CampaignSupervisor {
             epoch,
             in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             counters: Mutex::new(HashMap::new()),
+            desk,
         })
     }
 
@@ -186,9 +215,31 @@ impl CampaignSupervisor {
                 .ok();
             return;
         };
-        info!(campaign = %campaign.name, "campaign running");
+        let agent_plan = match &policy.agents {
+            None => None,
+            Some(agents) => match self
+                .calls
+                .agent_dialplan(&agents.queue, &agents.safe_harbor)
+            {
+                Ok(plan) => Some(plan),
+                Err(reason) => {
+                    error!(campaign = %campaign.name, %reason, "agent-backed campaign cannot reach its agents; pausing it");
+                    self.store
+                        .set_campaign_state(&campaign.id, "paused", Utc::now())
+                        .await
+                        .ok();
+                    return;
+                }
+            },
+        };
+        info!(campaign = %campaign.name, mode = ?settings.mode, queue = settings.queue.as_deref().unwrap_or("-"), "campaign running");
         let campaign = Arc::new(campaign);
-        let CampaignCounters { pacer, active } = self
+        let CampaignCounters {
+            pacer,
+            active,
+            waiting_for_agent,
+            predictive,
+        } = self
             .counters
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -196,8 +247,30 @@ impl CampaignSupervisor {
             .or_insert_with(|| CampaignCounters {
                 pacer: Arc::new(Mutex::new(Pacer::new(policy.pacing, self.now_tick()))),
                 active: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+                waiting_for_agent: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+                predictive: Arc::new(Mutex::new(PredictivePacer::new(PredictiveConfig {
+                    abandon_cap: policy.agents.as_ref().map_or(0.03, |a| a.abandon_cap),
+                    ..PredictiveConfig::default()
+                }))),
             })
             .clone();
+        let agent_run = match (&policy.agents, agent_plan) {
+            (Some(agents), Some(plan)) => {
+                let wrap_up = self
+                    .desk
+                    .get()
+                    .and_then(|desk| desk.queue_wrap_up(&agents.queue))
+                    .unwrap_or_default();
+                Some(Arc::new(AgentRun {
+                    policy: agents.clone(),
+                    plan,
+                    waiting_for_agent: waiting_for_agent.clone(),
+                    predictive: predictive.clone(),
+                    wrap_up,
+                }))
+            }
+            _ => None,
+        };
         loop {
             if self.shutdown.is_cancelled() {
                 break;
@@ -213,20 +286,64 @@ impl CampaignSupervisor {
                 }
             }
             let active_now = active.load(std::sync::atomic::Ordering::SeqCst);
+            let now = self.now_tick();
+            // Agents as the desk sees them: available, and how long each busy
+            // one has been busy.
+            let (available_agents, busy_for) = match (&agent_run, self.desk.get()) {
+                (Some(run), Some(desk)) => desk
+                    .snapshot()
+                    .queues
+                    .iter()
+                    .find(|queue| queue.name == run.policy.queue)
+                    .map(|queue| {
+                        let busy: Vec<Duration> = queue
+                            .busy_since
+                            .iter()
+                            .map(|since| since.elapsed())
+                            .collect();
+                        (
+                            u32::try_from(queue.agents_available).unwrap_or(u32::MAX),
+                            busy,
+                        )
+                    })
+                    .unwrap_or_default(),
+                _ => (0, Vec::new()),
+            };
+            let stats = ModeStats {
+                active_calls: active_now,
+                available_agents,
+                max_concurrent: policy.pacing.max_concurrent,
+                leads_ready: u32::MAX,
+                calls_waiting_for_agent: waiting_for_agent
+                    .load(std::sync::atomic::Ordering::SeqCst),
+            };
+            let predictive_pacer = predictive.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let busy_free_in: Vec<Duration> = busy_for
+                .iter()
+                .map(|elapsed| {
+                    predictive_pacer
+                        .expected_remaining(*elapsed)
+                        .unwrap_or(Duration::MAX)
+                })
+                .collect();
+            let predictive_mode = Predictive {
+                pacer: &predictive_pacer,
+                now,
+                busy_free_in: &busy_free_in,
+            };
+            let mode: &dyn DialingMode = match agent_run.as_ref().map(|run| run.policy.mode) {
+                None | Some(DialMode::Unattended) => &PowerUnattended,
+                Some(DialMode::Progressive) => &Progressive,
+                Some(DialMode::Predictive) => &predictive_mode,
+            };
             let start_count = {
                 let mut trunks = self.trunk_states.lock().unwrap_or_else(|p| p.into_inner());
                 let Some(trunk_state) = trunks.get_mut(&trunk.name) else {
                     break;
                 };
-                let now = self.now_tick();
                 let plan = plan_new_calls(
-                    &PowerUnattended,
-                    &ModeStats {
-                        active_calls: active_now,
-                        available_agents: 0,
-                        max_concurrent: policy.pacing.max_concurrent,
-                        leads_ready: u32::MAX,
-                    },
+                    mode,
+                    &stats,
                     &mut pacer.lock().unwrap_or_else(|p| p.into_inner()),
                     &mut trunk_state.pacer,
                     trunk_state.active,
@@ -269,7 +386,15 @@ impl CampaignSupervisor {
                         break;
                     }
                     self.clone()
-                        .consider(&campaign, &policy, &trunk, lead, &pacer, &active)
+                        .consider(
+                            &campaign,
+                            &policy,
+                            &trunk,
+                            lead,
+                            &pacer,
+                            &active,
+                            agent_run.as_ref(),
+                        )
                         .await;
                 }
                 for lead in leads {
@@ -285,6 +410,7 @@ impl CampaignSupervisor {
     }
 
     /// One leased lead: check the rules, then dial, wait or give up on it.
+    #[allow(clippy::too_many_arguments)]
     async fn consider(
         self: Arc<Self>,
         campaign: &Arc<CampaignRecord>,
@@ -293,6 +419,7 @@ impl CampaignSupervisor {
         lead: LeadRecord,
         pacer: &Mutex<Pacer>,
         active: &Arc<std::sync::atomic::AtomicU32>,
+        agent_run: Option<&Arc<AgentRun>>,
     ) {
         let now = Utc::now();
         let on_dnc = self.store.dnc_contains(&lead.number).await.unwrap_or(true);
@@ -365,6 +492,13 @@ impl CampaignSupervisor {
                 active.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 self.in_flight
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Counted before the next pacing decision, not when the task runs.
+                let agents = agent_run.map(|run| {
+                    (
+                        run.clone(),
+                        PendingAgent::new(run.waiting_for_agent.clone()),
+                    )
+                });
                 let (supervisor, campaign, policy, trunk, active) = (
                     self.clone(),
                     campaign.clone(),
@@ -374,7 +508,7 @@ impl CampaignSupervisor {
                 );
                 tokio::spawn(async move {
                     supervisor
-                        .attempt(&campaign, &policy, &trunk, lead, &attempt_id)
+                        .attempt(&campaign, &policy, &trunk, lead, &attempt_id, agents)
                         .await;
                     active.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     supervisor.release_trunk(&trunk.name);
@@ -478,6 +612,59 @@ impl CampaignSupervisor {
         }
     }
 
+    /// Feeds one attempt to the predictive pacer: answer rate and delay,
+    /// handle time, and whether a person who answered reached an agent.
+    fn measure_for_pacing(
+        &self,
+        run: &AgentRun,
+        report: &crate::call::AttemptReport,
+        machine: bool,
+        reached_agent: bool,
+        stopped_by_us: bool,
+    ) {
+        if stopped_by_us {
+            return;
+        }
+        let now = self.now_tick();
+        let since_dial =
+            |at: chrono::DateTime<Utc>| (at - report.started_at).to_std().unwrap_or_default();
+        let mut pacer = run.predictive.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(answered_at) = report.answered_at else {
+            pacer.record_attempt_result(
+                now,
+                predictive::AttemptResult::NotAnswered {
+                    after: since_dial(report.end.ended_at),
+                },
+            );
+            return;
+        };
+        let after = since_dial(answered_at);
+        if machine {
+            pacer.record_attempt_result(now, predictive::AttemptResult::Machine { after });
+            return;
+        }
+        pacer.record_attempt_result(now, predictive::AttemptResult::Answered { after });
+        if reached_agent {
+            pacer.record_answered_connected(now);
+            let talk = (report.end.ended_at - answered_at)
+                .to_std()
+                .unwrap_or_default();
+            pacer.record_handle_time(talk + run.wrap_up);
+        } else {
+            // A person answered and no agent took the call within the limit
+            // (or they hung up first): abandoned, whatever they heard.
+            pacer.record_abandon(now);
+        }
+        let stats = pacer.stats();
+        info!(
+            abandon_rate = format!("{:.2}%", stats.abandon_rate * 100.0),
+            answered = stats.answered_in_window,
+            abandoned = stats.abandons_in_window,
+            answer_rate = format!("{:.2}", stats.human_answer_rate),
+            "campaign pacing figures"
+        );
+    }
+
     /// Dials one lead and records how it went.
     async fn attempt(
         &self,
@@ -486,6 +673,7 @@ impl CampaignSupervisor {
         trunk: &TrunkConfig,
         lead: LeadRecord,
         attempt_id: &str,
+        agents: Option<(Arc<AgentRun>, Arc<PendingAgent>)>,
     ) {
         let mut variables: BTreeMap<String, String> =
             serde_json::from_str::<BTreeMap<String, serde_json::Value>>(&lead.fields)
@@ -529,6 +717,12 @@ impl CampaignSupervisor {
                             machine_plan: campaign_machine_plan.clone(),
                             beep_wait: Duration::from_secs(20),
                         }),
+                        agents: agents.as_ref().map(|(run, pending)| AgentConnect {
+                            plan: run.plan.clone(),
+                            within: CONNECT_WITHIN,
+                            record: run.policy.record,
+                            pending: pending.clone(),
+                        }),
                     },
                 )
                 .await;
@@ -568,6 +762,11 @@ impl CampaignSupervisor {
             .is_some_and(|amd| amd.verdict == Verdict::Machine);
         // Ended by our own shutdown: the lead deserves another try.
         let stopped_by_us = report.end.hangup_cause == "shutdown";
+        if let Some((run, pending)) = &agents {
+            let reached_agent = pending.is_settled();
+            pending.settle();
+            self.measure_for_pacing(run, &report, machine, reached_agent, stopped_by_us);
+        }
         let outcome = if stopped_by_us {
             Outcome::Failed
         } else if machine {
@@ -577,6 +776,10 @@ impl CampaignSupervisor {
             // ("opted_out", "transferred", ...); otherwise a person answered.
             match report.end.outcome.as_deref().map(Outcome::from_str) {
                 Some(Ok(outcome)) => outcome,
+                // Talked to an agent (queue node or agent-backed campaign).
+                Some(Err(_)) if report.end.outcome.as_deref() == Some("agent") => {
+                    Outcome::Transferred
+                }
                 Some(Err(_)) if report.end.outcome.as_deref() == Some("caller_hangup") => {
                     Outcome::HumanAnswered
                 }

@@ -218,6 +218,7 @@ impl Engine {
             handler.clone(),
             sip.clone(),
             &config.trunks,
+            desk_slot.clone(),
             shutdown.child_token(),
         );
         if server {

@@ -170,6 +170,22 @@ enum CampaignAction {
         /// Dialplan to run after a machine's beep (default: hang up on machines).
         #[arg(long)]
         machine_dialplan: Option<String>,
+        /// unattended (the dialplan takes answered calls; default),
+        /// progressive or predictive (agents in --queue take them).
+        #[arg(long)]
+        mode: Option<switchboard::dialer::campaign::DialMode>,
+        /// The agents' queue, for progressive and predictive campaigns.
+        #[arg(long)]
+        queue: Option<String>,
+        /// Abandonment cap in percent of calls a person answered (default 3).
+        #[arg(long)]
+        max_abandon_percent: Option<f64>,
+        /// Prompt for a person no agent could take within 2 s (default safe_harbor).
+        #[arg(long)]
+        safe_harbor: Option<String>,
+        /// Record agent calls in stereo (caller left, agent right).
+        #[arg(long)]
+        record: bool,
     },
     /// Load a CSV list; bad rows are reported with their line numbers.
     Load {
@@ -387,6 +403,7 @@ fn main() -> ExitCode {
                     machine_plan: machine_dialplan,
                     beep_wait: Duration::from_secs(20),
                 }),
+                agents: None,
             };
             runtime.block_on(dial_once(config, request, json))
         }
@@ -582,6 +599,11 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
             region,
             no_amd,
             machine_dialplan,
+            mode,
+            queue,
+            max_abandon_percent,
+            safe_harbor,
+            record,
         } => {
             if !config.trunks.iter().any(|t| t.name == trunk) {
                 eprintln!(
@@ -604,6 +626,11 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
                 amd: !no_amd,
                 amd_max_ms: defaults.amd_max_ms,
                 machine_dialplan,
+                mode: mode.unwrap_or(defaults.mode),
+                queue,
+                max_abandon_percent: max_abandon_percent.unwrap_or(defaults.max_abandon_percent),
+                safe_harbor: safe_harbor.unwrap_or(defaults.safe_harbor),
+                record,
             };
             let record =
                 campaign_cli::create(&store, &name, &dialplan, &trunk, &caller_id, &settings)

@@ -78,6 +78,18 @@ async fn phone_with(
     talk_ms: u64,
     keys: &[(&str, String)],
 ) -> Phone {
+    phone_for_calls(engine, agent, scenario_file, talk_ms, keys, 1).await
+}
+
+/// [`phone_with`], taking `calls` calls before it finishes.
+async fn phone_for_calls(
+    engine: &Engine,
+    agent: &str,
+    scenario_file: &str,
+    talk_ms: u64,
+    keys: &[(&str, String)],
+    calls: u32,
+) -> Phone {
     let logs = tempfile::tempdir().unwrap();
     let media_port = free_udp_port().to_string();
     let (child, port) = sipp_server(
@@ -87,7 +99,7 @@ async fn phone_with(
             "-d",
             &talk_ms.max(1).to_string(),
             "-m",
-            "1",
+            &calls.to_string(),
             "-mp",
             &media_port,
             "-rtp_echo",
@@ -450,4 +462,194 @@ fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
         .into_iter()
         .map(|(_, kind, number)| (kind.to_string(), number.to_string()))
         .collect()
+}
+
+/// Creates, loads and starts an agent-backed campaign "outreach" on queue
+/// support through trunk "main", with `leads` (number, name) in a zone where
+/// it is daytime.
+fn start_agent_campaign(engine: &Engine, config: &std::path::Path, leads: &[(&str, &str)]) {
+    let zone = daytime_zone();
+    let list = config.with_file_name("leads.csv");
+    let mut csv = String::from("Phone,Name,TZ,Plan\n");
+    for (number, name) in leads {
+        csv.push_str(&format!("{number},{name},{zone},gold\n"));
+    }
+    std::fs::write(&list, csv).unwrap();
+    switchboard_cli(
+        engine,
+        config,
+        &[
+            "campaign",
+            "create",
+            "outreach",
+            "--dialplan",
+            "hotline",
+            "--trunk",
+            "main",
+            "--caller-id",
+            "+12125550000",
+            // The trunk's callee says nothing for a detector to hear.
+            "--no-amd",
+            "--mode",
+            "progressive",
+            "--queue",
+            "support",
+            "--max-concurrent",
+            "5",
+            "--calls-per-second",
+            "5",
+            "--max-attempts",
+            "1",
+        ],
+    );
+    let loaded = switchboard_cli(
+        engine,
+        config,
+        &[
+            "campaign",
+            "load",
+            "outreach",
+            list.to_str().unwrap(),
+            "--map",
+            "phone=Phone,name=Name,timezone=TZ",
+        ],
+    );
+    assert!(loaded.contains("loaded"), "{loaded}");
+    switchboard_cli(engine, config, &["campaign", "start", "outreach"]);
+}
+
+/// Progressive dialing with one agent: one call at a time (counted on the
+/// trunk), each answered call goes straight to the agent with the lead's
+/// fields in the screen pop, and every lead ends "transferred".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_progressive_campaign_dials_one_lead_per_free_agent() {
+    require_sipp();
+    let (mut trunk, trunk_port, trunk_dir) = campaign_trunk();
+    let (engine, config_dir) = engine_with(&["alice"], "wrap_up_secs = 1", Some(trunk_port)).await;
+    let alice = phone_for_calls(&engine, "alice", "uas_agent_answers.xml", 1000, &[], 3).await;
+    let config = config_dir.path().join("switchboard.toml");
+    start_agent_campaign(
+        &engine,
+        &config,
+        &[
+            ("+12125550101", "Ana"),
+            ("+12125550102", "Ben"),
+            ("+12125550103", "Cruz"),
+        ],
+    );
+    engine
+        .wait_for_campaign_state("outreach", "finished", Duration::from_secs(90))
+        .await;
+    let alice_log = alice.finished(&engine).await;
+    trunk.kill().await.ok();
+
+    let store = engine.store().await;
+    let campaign = store.campaign("outreach").await.unwrap().unwrap();
+    let attempts = store.campaign_attempts(&campaign.id).await.unwrap();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a.outcome.as_deref().unwrap_or("-"))
+        .collect();
+    assert_eq!(outcomes, ["transferred"; 3], "{}", engine.log_text());
+    // The screen pop carried each lead's data.
+    for (number, name) in [
+        ("+12125550101", "Ana"),
+        ("+12125550102", "Ben"),
+        ("+12125550103", "Cruz"),
+    ] {
+        assert!(
+            alice_log.contains(&format!("CALLER {number}")),
+            "{alice_log}"
+        );
+        assert!(alice_log.contains(&format!("LEAD {name}")), "{alice_log}");
+    }
+    // One agent, so never more than one call up on the trunk.
+    let log = trunk_log(&trunk_dir);
+    let mut up = 0i32;
+    let mut most = 0;
+    for (_, kind, _) in trunk_events(&log) {
+        match kind {
+            "INVITE" => up += 1,
+            "BYE" => up -= 1,
+            _ => {}
+        }
+        most = most.max(up);
+    }
+    assert_eq!(most, 1, "calls up at once on the trunk:\n{log}");
+    let calls = engine.ended_calls(3).await;
+    assert_eq!(calls.len(), 3);
+    for call in &calls {
+        assert_eq!(
+            variables_of(call).get("agent").and_then(|v| v.as_str()),
+            Some("alice")
+        );
+    }
+}
+
+/// A person answers, the only agent's phone just rings: after 2 s the
+/// person hears the safe-harbor message, the ring is cancelled, the attempt
+/// is recorded as abandoned, and the agent is free again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_agent_within_two_seconds_plays_the_safe_harbor_message() {
+    require_sipp();
+    let callee = std::sync::Arc::new(CallerMedia::bind().await);
+    let (mut trunk, trunk_port) = sipp_server(
+        "uas_trunk_answers.xml",
+        &[("rtp_port", callee.port.to_string())],
+        &["-m", "1", "-timeout", "60s"],
+        None,
+    );
+    let (engine, config_dir) =
+        engine_with(&["alice"], "ring_timeout_secs = 20", Some(trunk_port)).await;
+    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let config = config_dir.path().join("switchboard.toml");
+    start_agent_campaign(&engine, &config, &[("+12125550101", "Ana")]);
+
+    let rang = wait_for_agent_state(&engine, "alice", "ringing", 0).await;
+    let safe_harbor = encoded_prompt("en", "safe_harbor", Codec::Pcmu);
+    assert!(
+        callee
+            .wait_for_prompt(&safe_harbor, 0, AGENT_WAIT)
+            .await
+            .is_some(),
+        "the person never heard the safe-harbor message; engine log:\n{}",
+        engine.log_text()
+    );
+    // The agent's ring was cancelled, and the agent is not stuck.
+    alice.finished(&engine).await;
+    wait_for_agent_state(&engine, "alice", "available", rang).await;
+    engine
+        .wait_for_campaign_state("outreach", "finished", Duration::from_secs(60))
+        .await;
+    trunk.kill().await.ok();
+
+    let store = engine.store().await;
+    let campaign = store.campaign("outreach").await.unwrap().unwrap();
+    let attempts = store.campaign_attempts(&campaign.id).await.unwrap();
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0].outcome.as_deref(), Some("abandoned"));
+    let call = &engine.ended_calls(1).await[0];
+    assert_eq!(call.outcome.as_deref(), Some("abandoned"));
+    let events = engine.events(&call.id).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail.contains("no agent within 2000 ms")),
+        "{events:?}"
+    );
+    // The pacing figures count it.
+    let figures = engine
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|line| line.contains("campaign pacing figures"))
+        .cloned()
+        .expect("pacing figures logged");
+    assert_eq!(
+        json_field(&figures, "abandoned").as_deref(),
+        Some("1"),
+        "{figures}"
+    );
 }

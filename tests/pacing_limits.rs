@@ -290,6 +290,7 @@ fn plan_takes_the_least_of_mode_campaign_and_trunk() {
         available_agents: 0,
         max_concurrent: 10,
         leads_ready: 50,
+        calls_waiting_for_agent: 0,
     };
     assert_eq!(PowerUnattended.wanted_new_calls(&stats), 8);
 
@@ -357,6 +358,7 @@ fn trunk_rate_limits_every_campaign_on_it() {
         available_agents: 0,
         max_concurrent: 50,
         leads_ready: 100,
+        calls_waiting_for_agent: 0,
     };
     let plan = plan_new_calls(&PowerUnattended, &stats, &mut first, &mut trunk, 0, start);
     assert_eq!(plan.count, 2);
@@ -369,4 +371,73 @@ fn trunk_rate_limits_every_campaign_on_it() {
     assert_eq!(plan.count, 0);
     assert_eq!(plan.limited_by, Limit::TrunkRate);
     assert_eq!(combined_wakeup(&second, 0, &trunk, 2, start), Some(secs(1)));
+}
+
+#[test]
+fn progressive_mode_dials_one_per_free_agent_without_a_call_on_its_way() {
+    use switchboard::dialer::pacing::Progressive;
+    let stats = |available, waiting, leads| ModeStats {
+        active_calls: 7,
+        available_agents: available,
+        max_concurrent: 50,
+        leads_ready: leads,
+        calls_waiting_for_agent: waiting,
+    };
+    assert_eq!(Progressive.wanted_new_calls(&stats(3, 0, 100)), 3);
+    assert_eq!(Progressive.wanted_new_calls(&stats(3, 2, 100)), 1);
+    assert_eq!(Progressive.wanted_new_calls(&stats(3, 5, 100)), 0);
+    assert_eq!(Progressive.wanted_new_calls(&stats(0, 0, 100)), 0);
+    assert_eq!(Progressive.wanted_new_calls(&stats(3, 0, 1)), 1);
+}
+
+#[test]
+fn predictive_mode_dials_ahead_only_once_it_has_measured() {
+    use std::time::Duration;
+    use switchboard::dialer::pacing::Predictive;
+    use switchboard::dialer::predictive::{AttemptResult, PredictiveConfig, PredictivePacer};
+    let stats = ModeStats {
+        active_calls: 0,
+        available_agents: 4,
+        max_concurrent: 100,
+        leads_ready: 1000,
+        calls_waiting_for_agent: 0,
+    };
+    let mut pacer = PredictivePacer::new(PredictiveConfig::default());
+    let now = Duration::from_secs(1000);
+    let fresh = Predictive {
+        pacer: &pacer,
+        now,
+        busy_free_in: &[],
+    };
+    // No measurements yet: progressive.
+    assert_eq!(fresh.wanted_new_calls(&stats), 4);
+    // One person in three answers: it dials more lines than agents.
+    for i in 0..300u64 {
+        let after = Duration::from_secs(8);
+        let result = if i % 3 == 0 {
+            AttemptResult::Answered { after }
+        } else {
+            AttemptResult::NotAnswered {
+                after: Duration::from_secs(25),
+            }
+        };
+        pacer.record_attempt_result(now, result);
+        if i % 3 == 0 {
+            pacer.record_answered_connected(now);
+            pacer.record_handle_time(Duration::from_secs(120));
+        }
+    }
+    let measured = Predictive {
+        pacer: &pacer,
+        now,
+        busy_free_in: &[],
+    };
+    let lines = measured.wanted_new_calls(&stats);
+    assert!((5..=12).contains(&lines), "{lines} lines for 4 agents");
+    // Leads run out first.
+    let few = ModeStats {
+        leads_ready: 2,
+        ..stats
+    };
+    assert_eq!(measured.wanted_new_calls(&few), 2);
 }

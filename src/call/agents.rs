@@ -210,6 +210,9 @@ pub struct QueueView {
     pub waiting: usize,
     pub agents_logged_in: usize,
     pub agents_available: usize,
+    /// When each of its busy agents (on a call or in wrap-up) became busy.
+    #[serde(skip)]
+    pub busy_since: Vec<Instant>,
 }
 
 /// Agent queues, running.
@@ -281,6 +284,7 @@ impl AgentDesk {
             commands: commands.clone(),
             records,
             snapshot: snapshot.clone(),
+            busy_since: HashMap::new(),
             shutdown,
         };
         tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
@@ -319,6 +323,13 @@ impl AgentDesk {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// A queue's wrap-up time, if the queue exists.
+    pub fn queue_wrap_up(&self, queue: &str) -> Option<Duration> {
+        self.handle
+            .queue(queue)
+            .map(|settings| Duration::from_secs(settings.wrap_up_secs))
     }
 
     /// Whether the desk still runs.
@@ -439,6 +450,9 @@ struct Desk {
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
     snapshot: Arc<RwLock<DeskSnapshot>>,
+    /// When each agent on a call or in wrap-up became busy (for the
+    /// predictive dialer's "free soon" estimate).
+    busy_since: HashMap<AgentId, Instant>,
     shutdown: CancellationToken,
 }
 
@@ -538,6 +552,7 @@ impl Desk {
                 _ = self.shutdown.cancelled() => break,
             }
             self.perform_actions();
+            self.note_busy_agents();
             self.publish();
         }
         for (_, token) in self.offers.values() {
@@ -1101,6 +1116,22 @@ impl Desk {
             .map(AgentTarget::Phone)
     }
 
+    fn note_busy_agents(&mut self) {
+        let now = Instant::now();
+        let busy: Vec<AgentId> = self
+            .acd
+            .agents()
+            .filter(|(_, state)| {
+                matches!(state, AgentState::OnCall { .. } | AgentState::WrapUp { .. })
+            })
+            .map(|(agent, _)| agent.clone())
+            .collect();
+        self.busy_since.retain(|agent, _| busy.contains(agent));
+        for agent in busy {
+            self.busy_since.entry(agent).or_insert(now);
+        }
+    }
+
     fn publish(&self) {
         let agents = self
             .acd
@@ -1124,6 +1155,12 @@ impl Desk {
                     .map(|(_, state)| state)
                     .collect();
                 QueueView {
+                    busy_since: self
+                        .acd
+                        .agents()
+                        .filter(|(agent, _)| self.acd.serves(agent, name))
+                        .filter_map(|(agent, _)| self.busy_since.get(agent).copied())
+                        .collect(),
                     name: name.clone(),
                     waiting: self.acd.waiting_calls(name).len(),
                     agents_logged_in: members.iter().filter(|s| s.is_logged_in()).count(),

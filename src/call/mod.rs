@@ -13,7 +13,7 @@ mod queue_wait;
 
 pub use agents::{AgentDesk, DeskSnapshot};
 
-pub use originate::{AmdOptions, AttemptReport, OriginateRequest};
+pub use originate::{AgentConnect, AmdOptions, AttemptReport, OriginateRequest};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -120,6 +120,89 @@ impl CallEngine {
 
     async fn bind_rtp_socket(&self) -> Option<UdpSocket> {
         self.shared.bind_rtp_socket().await
+    }
+}
+
+/// One campaign call that has no agent yet (dialling, ringing, or answered
+/// and waiting): counted in the campaign's `counter` until it gets an agent
+/// or ends, whichever comes first, exactly once.
+#[derive(Debug)]
+pub struct PendingAgent {
+    counter: Arc<std::sync::atomic::AtomicU32>,
+    settled: std::sync::atomic::AtomicBool,
+}
+
+impl PendingAgent {
+    pub fn new(counter: Arc<std::sync::atomic::AtomicU32>) -> Arc<PendingAgent> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Arc::new(PendingAgent {
+            counter,
+            settled: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The call got its agent, or ended.
+    pub fn settle(&self) {
+        if !self.settled.swap(true, Ordering::SeqCst) {
+            self.counter.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether an agent took the call (or it ended).
+    pub fn is_settled(&self) -> bool {
+        self.settled.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for PendingAgent {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
+impl CallEngine {
+    /// The dialplan an agent-backed campaign's answered calls run: wait in
+    /// `queue` for at most the connect limit, else hear `safe_harbor` and
+    /// hang up (outcome `abandoned`). Checked when the campaign starts, so a
+    /// missing queue or prompt pauses the campaign with the reason.
+    pub fn agent_dialplan(&self, queue: &str, safe_harbor: &str) -> Result<Arc<Dialplan>, String> {
+        let Some(desk) = self.shared.desk.get() else {
+            return Err("agent queues are not configured ([[queues]] in the config)".into());
+        };
+        if desk.queue(queue).is_none() {
+            return Err(format!("no agent queue is named '{queue}'"));
+        }
+        let quoted = |text: &str| toml::Value::String(text.to_string()).to_string();
+        let text = format!(
+            r#"[dialplan]
+name = "campaign_agents"
+start = "agent"
+[nodes.agent]
+type = "transfer"
+queue = {queue}
+on_failure = "safe_harbor"
+on_timeout = "safe_harbor"
+[nodes.safe_harbor]
+type = "hangup"
+prompts = [{prompt}]
+outcome = "abandoned"
+"#,
+            queue = quoted(queue),
+            prompt = quoted(safe_harbor),
+        );
+        crate::dialplan::parse_and_validate(
+            "campaign agents",
+            &text,
+            &crate::plans::LoadingCatalog(&self.shared.prompts),
+        )
+        .map(Arc::new)
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
     }
 }
 
@@ -414,6 +497,7 @@ async fn run_call(prepared: Prepared, mut leg: Leg) {
             remote_number: invite.caller.clone(),
             media: None,
             answered_at,
+            queue_options: queue_wait::WaitOptions::default(),
         },
     )
     .await;
@@ -440,6 +524,8 @@ pub(crate) struct Conversation {
     /// detection); otherwise the conversation starts one.
     pub media: Option<MediaSession>,
     pub answered_at: chrono::DateTime<Utc>,
+    /// How a queue node's wait goes (campaign calls: 2 s, then abandoned).
+    pub queue_options: queue_wait::WaitOptions,
 }
 
 /// Everything after answer, for calls in both directions: media, the
@@ -460,6 +546,7 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         remote_number,
         media,
         answered_at,
+        queue_options,
     } = conversation;
     let now = Instant::now();
     let mut media = media.unwrap_or_else(|| MediaSession::new(socket.clone(), &current, now));
@@ -509,7 +596,9 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
                     },
                 )
             };
-            match queue_wait::wait_in_queue(engine, caller, &queue, &session, &log).await {
+            match queue_wait::wait_in_queue(engine, caller, &queue, &session, &log, &queue_options)
+                .await
+            {
                 queue_wait::WaitEnd::Outcome(outcome) => {
                     session.handle_event(Event::QueueResult(outcome), Utc::now());
                     driver.perform_all(&leg, &mut session, &mut ending).await;

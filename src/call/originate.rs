@@ -2,6 +2,7 @@
 //! (then CANCEL), and on answer the same conversation an inbound call has.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::time::Instant;
@@ -13,7 +14,7 @@ use tracing::{debug, info, warn};
 use super::media::{MediaEvent, MediaSession};
 use super::{converse, negotiate_body, new_call_id, new_reference, CallEngine, Conversation};
 use crate::dialer::outcome_for_final_status;
-use crate::dialplan::CallInfo;
+use crate::dialplan::{CallInfo, Dialplan};
 use crate::media::amd::{AmdConfig, AmdResult, AnsweringMachineDetector, Verdict};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, SipServer, TrunkCredential};
@@ -40,6 +41,22 @@ pub struct OriginateRequest {
     /// Answering-machine detection on answer, if wanted.
     pub amd: Option<AmdOptions>,
     pub headers: Vec<(String, String)>,
+    /// Agent-backed campaigns: a person who answers goes to agents.
+    pub agents: Option<AgentConnect>,
+}
+
+/// How an answered call reaches an agent (agent-backed campaigns).
+#[derive(Debug, Clone)]
+pub struct AgentConnect {
+    /// From [`CallEngine::agent_dialplan`]: the queue, then the safe-harbor
+    /// message when no agent takes the call in time.
+    pub plan: Arc<Dialplan>,
+    /// How long the person may wait for an agent (2 s).
+    pub within: Duration,
+    /// Record the agent call in stereo.
+    pub record: bool,
+    /// Settled when an agent takes the call.
+    pub pending: Arc<super::PendingAgent>,
 }
 
 /// What to do about answering machines.
@@ -221,6 +238,7 @@ impl CallEngine {
         };
         let mut media = MediaSession::new(socket.clone(), &negotiated, Instant::now());
         let mut plan = plan;
+        let mut for_a_machine = false;
         if let Some(amd) = &request.amd {
             media.detect_machine(AnsweringMachineDetector::new(amd.config.clone()));
             let limit = Duration::from_millis(u64::from(amd.config.total_analysis_ms) + 300);
@@ -305,7 +323,20 @@ impl CallEngine {
                 }
                 media.stop_watching_for_beep();
                 plan = machine_plan;
+                for_a_machine = true;
             }
+        }
+        // A person (or no detection): straight to an agent, or the
+        // safe-harbor message when none takes the call in time.
+        let mut queue_options = super::queue_wait::WaitOptions::default();
+        if let (Some(agents), false) = (&request.agents, for_a_machine) {
+            plan = agents.plan.clone();
+            queue_options = super::queue_wait::WaitOptions {
+                max_wait: Some(agents.within),
+                record: agents.record,
+                offer_callback: false,
+                on_connect: Some(agents.pending.clone()),
+            };
         }
         report.end = converse(
             engine,
@@ -329,6 +360,7 @@ impl CallEngine {
                 remote_number: request.number.clone(),
                 media: Some(media),
                 answered_at,
+                queue_options,
             },
         )
         .await;

@@ -35,6 +35,32 @@ pub(super) struct Caller<'a> {
     pub number: &'a str,
 }
 
+/// How one call waits, beyond its queue's settings.
+#[derive(Clone, Debug)]
+pub(crate) struct WaitOptions {
+    /// Leave the queue (timed out, result `abandoned`) after this long
+    /// without an agent: agent-backed campaign calls get 2 s.
+    pub max_wait: Option<Duration>,
+    /// Record the bridged call even when the queue does not.
+    pub record: bool,
+    /// Offer "press N for a callback" (the queue's setting still applies).
+    pub offer_callback: bool,
+    /// Settled when an agent takes the call (the dialer counts calls
+    /// still waiting for one).
+    pub on_connect: Option<std::sync::Arc<super::PendingAgent>>,
+}
+
+impl Default for WaitOptions {
+    fn default() -> Self {
+        WaitOptions {
+            max_wait: None,
+            record: false,
+            offer_callback: true,
+            on_connect: None,
+        }
+    }
+}
+
 /// How the wait ended.
 pub(super) enum WaitEnd {
     /// Back to the dialplan.
@@ -134,6 +160,7 @@ pub(super) async fn wait_in_queue(
     queue_name: &str,
     session: &Session,
     log: &(dyn Fn(&str, &str) + Sync),
+    options: &WaitOptions,
 ) -> WaitEnd {
     let Some(desk) = engine.desk.get() else {
         return WaitEnd::Outcome(QueueOutcome::Unavailable(
@@ -191,17 +218,18 @@ pub(super) async fn wait_in_queue(
     let prompt = |name: &str| engine.prompts.get(&language, name).ok();
     let music: Vec<std::sync::Arc<Prompt>> = prompt(&settings.music).into_iter().collect();
     let can_call_back = dialable(number);
-    let callback_hint: Vec<std::sync::Arc<Prompt>> = if settings.callback && can_call_back {
-        [
-            "queue_callback_option".to_string(),
-            digit_prompt(settings.callback_digit),
-        ]
-        .iter()
-        .filter_map(|name| prompt(name))
-        .collect()
-    } else {
-        Vec::new()
-    };
+    let callback_hint: Vec<std::sync::Arc<Prompt>> =
+        if settings.callback && can_call_back && options.offer_callback {
+            [
+                "queue_callback_option".to_string(),
+                digit_prompt(settings.callback_digit),
+            ]
+            .iter()
+            .filter_map(|name| prompt(name))
+            .collect()
+        } else {
+            Vec::new()
+        };
     let mut playing = Playing::Music;
     media.play(callback_hint.iter().chain(music.iter()).cloned().collect());
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
@@ -210,6 +238,9 @@ pub(super) async fn wait_in_queue(
     let mut events = Vec::new();
     // After an overflow to a callback offer: when the offer lapses.
     let mut offer_deadline: Option<tokio::time::Instant> = None;
+    let give_up_at = options
+        .max_wait
+        .map(|limit| tokio::time::Instant::now() + limit);
     let left = |result: &str| QueueCallEnd {
         left_at: Utc::now(),
         result: result.to_string(),
@@ -229,6 +260,12 @@ pub(super) async fn wait_in_queue(
         let mut digit: Option<char> = None;
         let offer_lapsed = async {
             match offer_deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        let out_of_time = async {
+            match give_up_at {
                 Some(at) => tokio::time::sleep_until(at).await,
                 None => std::future::pending().await,
             }
@@ -305,9 +342,12 @@ pub(super) async fn wait_in_queue(
                 }
                 Some(Notice::MovedTo(queue)) => log("queue", &format!("moved to {queue}")),
                 Some(Notice::Connect { agent, mut party }) => {
+                    if let Some(pending) = &options.on_connect {
+                        pending.settle();
+                    }
                     log("queue", &format!("connected to agent {agent}"));
                     info!(agent = %agent, waited_ms = entered.elapsed().as_millis() as u64, "bridging caller to agent");
-                    let recording = settings.record.then(|| {
+                    let recording = (settings.record || options.record).then(|| {
                         engine.settings.recordings_dir.join("queues").join(format!("{id}.wav"))
                     });
                     let caller_side = PartyMut { leg: &mut *leg, media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
@@ -430,6 +470,12 @@ pub(super) async fn wait_in_queue(
             },
             _ = offer_lapsed => {
                 info!("callback offer not taken");
+                return WaitEnd::Outcome(QueueOutcome::TimedOut);
+            }
+            _ = out_of_time => {
+                info!(waited_ms = entered.elapsed().as_millis() as u64, "no agent took the call in time");
+                log("queue", &format!("no agent within {} ms", options.max_wait.unwrap_or_default().as_millis()));
+                send_left("abandoned");
                 return WaitEnd::Outcome(QueueOutcome::TimedOut);
             }
             _ = engine.shutdown.cancelled() => {

@@ -36,11 +36,15 @@ pub enum Outcome {
     Completed,
     /// The call was handed to an agent or another destination.
     Transferred,
+    /// A person answered an agent-backed campaign call and no agent was free
+    /// within 2 s: they heard the safe-harbor message. Counts against the
+    /// campaign's abandonment cap.
+    Abandoned,
 }
 
 impl Outcome {
     /// Every outcome, in declaration order (handy for parsers and tests).
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::HumanAnswered,
         Outcome::Machine,
         Outcome::Busy,
@@ -51,6 +55,7 @@ impl Outcome {
         Outcome::OptedOut,
         Outcome::Completed,
         Outcome::Transferred,
+        Outcome::Abandoned,
     ];
 
     /// The stable snake_case name, identical to the serde spelling.
@@ -66,6 +71,7 @@ impl Outcome {
             Outcome::OptedOut => "opted_out",
             Outcome::Completed => "completed",
             Outcome::Transferred => "transferred",
+            Outcome::Abandoned => "abandoned",
         }
     }
 }

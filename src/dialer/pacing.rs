@@ -262,6 +262,9 @@ pub struct ModeStats {
     pub max_concurrent: u32,
     /// Leads that passed the compliance check and are waiting to be dialled.
     pub leads_ready: u32,
+    /// Calls dialling, ringing, or answered and waiting for an agent: each
+    /// may soon need one (agent-backed modes only).
+    pub calls_waiting_for_agent: u32,
 }
 
 /// How many new calls a campaign's dialing mode wants right now.
@@ -286,6 +289,46 @@ impl DialingMode for PowerUnattended {
         stats
             .max_concurrent
             .saturating_sub(stats.active_calls)
+            .min(stats.leads_ready)
+    }
+}
+
+/// Progressive dialing: one call per available agent that has no call on
+/// its way yet. Every answered call finds its agent, so it never abandons
+/// (unless the agent leaves meanwhile).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progressive;
+
+impl DialingMode for Progressive {
+    fn wanted_new_calls(&self, stats: &ModeStats) -> u32 {
+        super::predictive::ProgressivePacer::calls_to_place(
+            stats.available_agents,
+            stats.calls_waiting_for_agent,
+        )
+        .min(stats.leads_ready)
+    }
+}
+
+/// Predictive dialing: the [`PredictivePacer`](super::predictive::PredictivePacer)
+/// decides from the measured answer rate and handle time, and from how
+/// long each busy agent has been busy.
+pub struct Predictive<'a> {
+    pub pacer: &'a super::predictive::PredictivePacer,
+    /// The pacer's clock.
+    pub now: Timestamp,
+    /// For each busy agent, the expected time until free.
+    pub busy_free_in: &'a [Duration],
+}
+
+impl DialingMode for Predictive<'_> {
+    fn wanted_new_calls(&self, stats: &ModeStats) -> u32 {
+        self.pacer
+            .calls_to_place(
+                self.now,
+                stats.available_agents,
+                self.busy_free_in,
+                stats.calls_waiting_for_agent,
+            )
             .min(stats.leads_ready)
     }
 }
