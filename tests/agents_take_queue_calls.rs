@@ -468,6 +468,23 @@ fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
 /// support through trunk "main", with `leads` (number, name) in a zone where
 /// it is daytime.
 fn start_agent_campaign(engine: &Engine, config: &std::path::Path, leads: &[(&str, &str)]) {
+    start_campaign(
+        engine,
+        config,
+        leads,
+        "hotline",
+        &["--mode", "progressive", "--queue", "support"],
+    );
+}
+
+/// Creates, loads and starts campaign "outreach" running `dialplan`.
+fn start_campaign(
+    engine: &Engine,
+    config: &std::path::Path,
+    leads: &[(&str, &str)],
+    dialplan: &str,
+    mode: &[&str],
+) {
     let zone = daytime_zone();
     let list = config.with_file_name("leads.csv");
     let mut csv = String::from("Phone,Name,TZ,Plan\n");
@@ -475,33 +492,27 @@ fn start_agent_campaign(engine: &Engine, config: &std::path::Path, leads: &[(&st
         csv.push_str(&format!("{number},{name},{zone},gold\n"));
     }
     std::fs::write(&list, csv).unwrap();
-    switchboard_cli(
-        engine,
-        config,
-        &[
-            "campaign",
-            "create",
-            "outreach",
-            "--dialplan",
-            "hotline",
-            "--trunk",
-            "main",
-            "--caller-id",
-            "+12125550000",
-            // The trunk's callee says nothing for a detector to hear.
-            "--no-amd",
-            "--mode",
-            "progressive",
-            "--queue",
-            "support",
-            "--max-concurrent",
-            "5",
-            "--calls-per-second",
-            "5",
-            "--max-attempts",
-            "1",
-        ],
-    );
+    let mut args = vec![
+        "campaign",
+        "create",
+        "outreach",
+        "--dialplan",
+        dialplan,
+        "--trunk",
+        "main",
+        "--caller-id",
+        "+12125550000",
+        // The trunk's callee says nothing for a detector to hear.
+        "--no-amd",
+        "--max-concurrent",
+        "5",
+        "--calls-per-second",
+        "5",
+        "--max-attempts",
+        "1",
+    ];
+    args.extend_from_slice(mode);
+    switchboard_cli(engine, config, &args);
     let loaded = switchboard_cli(
         engine,
         config,
@@ -652,4 +663,67 @@ async fn no_agent_within_two_seconds_plays_the_safe_harbor_message() {
         Some("1"),
         "{figures}"
     );
+}
+
+/// An unattended campaign whose message says "press 1 to talk to someone":
+/// the person presses 1 and is bridged to an agent, who gets the lead's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_who_presses_1_on_a_campaign_call_reaches_an_agent() {
+    require_sipp();
+    const PLAN: &str = r#"
+[dialplan]
+name = "press1"
+start = "offer"
+[nodes.offer]
+type = "menu"
+prompts = ["welcome"]
+choices = { "1" = "advisor" }
+fallback = "bye"
+[nodes.advisor]
+type = "transfer"
+queue = "support"
+on_failure = "bye"
+[nodes.bye]
+type = "hangup"
+"#;
+    let callee = std::sync::Arc::new(CallerMedia::bind().await);
+    let (mut trunk, trunk_port) = sipp_server(
+        "uas_trunk_answers.xml",
+        &[("rtp_port", callee.port.to_string())],
+        &["-m", "1", "-timeout", "60s"],
+        None,
+    );
+    let hotline = std::fs::read_to_string(repo_root().join("dialplans/hotline.toml")).unwrap();
+    let plans = temp_dialplans(&[("press1.toml", PLAN), ("hotline.toml", &hotline)]);
+    let (dir, path) = config(&["alice"], "", Some(trunk_port));
+    let engine = Engine::start_with(EngineOptions {
+        dialplans: plans.path().to_path_buf(),
+        config: Some(path.clone()),
+        ..EngineOptions::default()
+    })
+    .await;
+    let alice = phone(&engine, "alice", "uas_agent_answers.xml", 1000).await;
+    start_campaign(&engine, &path, &[("+12125550101", "Ana")], "press1", &[]);
+
+    let welcome = encoded_prompt("en", "welcome", Codec::Pcmu);
+    let silence = callee.stream_silence(Codec::Pcmu, Duration::from_secs(60));
+    callee
+        .wait_for_prompt(&welcome, 0, AGENT_WAIT)
+        .await
+        .expect("the message");
+    callee.send_digit('1', 101).await;
+    let alice_log = alice.finished(&engine).await;
+    assert!(alice_log.contains("LEAD Ana"), "{alice_log}");
+    assert!(alice_log.contains("CALLER +12125550101"), "{alice_log}");
+    engine
+        .wait_for_campaign_state("outreach", "finished", Duration::from_secs(60))
+        .await;
+    silence.abort();
+    trunk.kill().await.ok();
+    let store = engine.store().await;
+    let campaign = store.campaign("outreach").await.unwrap().unwrap();
+    let attempts = store.campaign_attempts(&campaign.id).await.unwrap();
+    assert_eq!(attempts[0].outcome.as_deref(), Some("transferred"));
+    assert_eq!(attempts[0].digits.as_deref(), Some("1"));
+    drop(dir);
 }
