@@ -62,14 +62,27 @@ pub struct CampaignSupervisor {
     counters: Mutex<HashMap<String, CampaignCounters>>,
     /// The agent desk, for agent-backed campaigns (set once it starts).
     desk: Arc<std::sync::OnceLock<AgentDesk>>,
+    /// Per agent queue: campaign calls with no agent yet, shared by every
+    /// campaign on the queue so two campaigns do not both dial for the same
+    /// free agent.
+    queue_waiting: Mutex<HashMap<String, QueueCounters>>,
+}
+
+#[derive(Clone, Default)]
+struct QueueCounters {
+    waiting: Arc<std::sync::atomic::AtomicU32>,
+    answered: Arc<std::sync::atomic::AtomicU32>,
 }
 
 #[derive(Clone)]
 struct CampaignCounters {
     pacer: Arc<Mutex<Pacer>>,
     active: Arc<std::sync::atomic::AtomicU32>,
-    /// Calls with no agent yet (dialling, ringing, answered and waiting).
+    /// Calls with no agent yet (dialling, ringing, answered and waiting),
+    /// per queue.
     waiting_for_agent: Arc<std::sync::atomic::AtomicU32>,
+    /// Of those, the ones a person answered and who wait now, per queue.
+    answered_waiting: Arc<std::sync::atomic::AtomicU32>,
     /// What the predictive pacer has measured (answer rate, handle time,
     /// abandonment), kept across pauses.
     predictive: Arc<Mutex<PredictivePacer>>,
@@ -81,6 +94,7 @@ struct AgentRun {
     policy: AgentPolicy,
     plan: Arc<Dialplan>,
     waiting_for_agent: Arc<std::sync::atomic::AtomicU32>,
+    answered_waiting: Arc<std::sync::atomic::AtomicU32>,
     predictive: Arc<Mutex<PredictivePacer>>,
     /// The queue's wrap-up, added to talk time for the handle time.
     wrap_up: Duration,
@@ -137,6 +151,7 @@ impl CampaignSupervisor {
             in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             counters: Mutex::new(HashMap::new()),
             desk,
+            queue_waiting: Mutex::new(HashMap::new()),
         })
     }
 
@@ -234,10 +249,21 @@ impl CampaignSupervisor {
         };
         info!(campaign = %campaign.name, mode = ?settings.mode, queue = settings.queue.as_deref().unwrap_or("-"), "campaign running");
         let campaign = Arc::new(campaign);
+        let queue_counters = match &policy.agents {
+            Some(agents) => self
+                .queue_waiting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(agents.queue.clone())
+                .or_default()
+                .clone(),
+            None => QueueCounters::default(),
+        };
         let CampaignCounters {
             pacer,
             active,
             waiting_for_agent,
+            answered_waiting,
             predictive,
         } = self
             .counters
@@ -247,7 +273,8 @@ impl CampaignSupervisor {
             .or_insert_with(|| CampaignCounters {
                 pacer: Arc::new(Mutex::new(Pacer::new(policy.pacing, self.now_tick()))),
                 active: Arc::new(std::sync::atomic::AtomicU32::new(0)),
-                waiting_for_agent: Arc::new(std::sync::atomic::AtomicU32::new(0)),
+                waiting_for_agent: queue_counters.waiting.clone(),
+                answered_waiting: queue_counters.answered.clone(),
                 predictive: Arc::new(Mutex::new(PredictivePacer::new(PredictiveConfig {
                     abandon_cap: policy.agents.as_ref().map_or(0.03, |a| a.abandon_cap),
                     ..PredictiveConfig::default()
@@ -265,6 +292,7 @@ impl CampaignSupervisor {
                     policy: agents.clone(),
                     plan,
                     waiting_for_agent: waiting_for_agent.clone(),
+                    answered_waiting: answered_waiting.clone(),
                     predictive: predictive.clone(),
                     wrap_up,
                 }))
@@ -289,7 +317,7 @@ impl CampaignSupervisor {
             let now = self.now_tick();
             // Agents as the desk sees them: available, and how long each busy
             // one has been busy.
-            let (available_agents, busy_for) = match (&agent_run, self.desk.get()) {
+            let (available_agents, busy_for, queue_waiting) = match (&agent_run, self.desk.get()) {
                 (Some(run), Some(desk)) => desk
                     .snapshot()
                     .queues
@@ -304,11 +332,16 @@ impl CampaignSupervisor {
                         (
                             u32::try_from(queue.agents_available).unwrap_or(u32::MAX),
                             busy,
+                            u32::try_from(queue.waiting).unwrap_or(u32::MAX),
                         )
                     })
                     .unwrap_or_default(),
-                _ => (0, Vec::new()),
+                _ => (0, Vec::new(), 0),
             };
+            // Callers already in the queue (ours who answered, and any
+            // inbound ones) take the next free agents first.
+            let answered_now = answered_waiting.load(std::sync::atomic::Ordering::SeqCst);
+            let queued = queue_waiting.max(answered_now);
             let stats = ModeStats {
                 active_calls: active_now,
                 available_agents,
@@ -330,6 +363,8 @@ impl CampaignSupervisor {
                 pacer: &predictive_pacer,
                 now,
                 busy_free_in: &busy_free_in,
+                queued,
+                answered_waiting: answered_now,
             };
             let mode: &dyn DialingMode = match agent_run.as_ref().map(|run| run.policy.mode) {
                 None | Some(DialMode::Unattended) => &PowerUnattended,
@@ -496,7 +531,10 @@ impl CampaignSupervisor {
                 let agents = agent_run.map(|run| {
                     (
                         run.clone(),
-                        PendingAgent::new(run.waiting_for_agent.clone()),
+                        PendingAgent::new(
+                            run.waiting_for_agent.clone(),
+                            run.answered_waiting.clone(),
+                        ),
                     )
                 });
                 let (supervisor, campaign, policy, trunk, active) = (
@@ -762,15 +800,21 @@ impl CampaignSupervisor {
             .is_some_and(|amd| amd.verdict == Verdict::Machine);
         // Ended by our own shutdown: the lead deserves another try.
         let stopped_by_us = report.end.hangup_cause == "shutdown";
+        let mut abandoned = false;
         if let Some((run, pending)) = &agents {
             let reached_agent = pending.is_settled();
             pending.settle();
             self.measure_for_pacing(run, &report, machine, reached_agent, stopped_by_us);
+            abandoned = report.answered_at.is_some() && !machine && !reached_agent;
         }
         let outcome = if stopped_by_us {
             Outcome::Failed
         } else if machine {
             Outcome::Machine
+        } else if abandoned {
+            // No agent in time, whether the person heard the safe-harbor
+            // message or hung up first: the same count the pacer keeps.
+            Outcome::Abandoned
         } else if report.answered_at.is_some() {
             // The dialplan's outcome label, when it names a dialer outcome
             // ("opted_out", "transferred", ...); otherwise a person answered.

@@ -408,6 +408,8 @@ fn predictive_mode_dials_ahead_only_once_it_has_measured() {
         pacer: &pacer,
         now,
         busy_free_in: &[],
+        queued: 0,
+        answered_waiting: 0,
     };
     // No measurements yet: progressive.
     assert_eq!(fresh.wanted_new_calls(&stats), 4);
@@ -431,9 +433,34 @@ fn predictive_mode_dials_ahead_only_once_it_has_measured() {
         pacer: &pacer,
         now,
         busy_free_in: &[],
+        queued: 0,
+        answered_waiting: 0,
     };
     let lines = measured.wanted_new_calls(&stats);
     assert!((5..=12).contains(&lines), "{lines} lines for 4 agents");
+    // Four people already answered and wait: they take the four agents,
+    // so only the ones freeing up soon are dialled for.
+    let waiting = ModeStats {
+        calls_waiting_for_agent: 4,
+        ..stats
+    };
+    let queued = Predictive {
+        pacer: &pacer,
+        now,
+        busy_free_in: &[Duration::from_secs(1), Duration::from_secs(300)],
+        queued: 4,
+        answered_waiting: 4,
+    };
+    let extra = queued.wanted_new_calls(&waiting);
+    assert!(
+        (1..=4).contains(&extra),
+        "{extra} lines for one agent freeing up"
+    );
+    let all_busy = Predictive {
+        busy_free_in: &[Duration::from_secs(300)],
+        ..queued
+    };
+    assert_eq!(all_busy.wanted_new_calls(&waiting), 0);
     // Leads run out first.
     let few = ModeStats {
         leads_ready: 2,

@@ -119,7 +119,11 @@ impl MediaSession {
             Some(_) => None,
             None => Some(self.inband.take().unwrap_or_default()),
         };
-        if negotiated.remote_address.is_some() {
+        // A re-INVITE naming the same address (a session refresh, hold and
+        // resume) keeps what was learnt; a new address starts afresh.
+        if negotiated.remote_address.is_some()
+            && negotiated.remote_address != self.learning.signalled()
+        {
             self.remote = negotiated.remote_address;
             self.learning = SourceLearning::new(negotiated.remote_address);
         }

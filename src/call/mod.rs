@@ -124,33 +124,58 @@ impl CallEngine {
 }
 
 /// One campaign call that has no agent yet (dialling, ringing, or answered
-/// and waiting): counted in the campaign's `counter` until it gets an agent
-/// or ends, whichever comes first, exactly once.
+/// and waiting): counted in the campaign's `waiting` until it gets an agent
+/// or ends, whichever comes first, exactly once; and, while a person has
+/// answered and waits, in `answered`.
 #[derive(Debug)]
 pub struct PendingAgent {
-    counter: Arc<std::sync::atomic::AtomicU32>,
-    settled: std::sync::atomic::AtomicBool,
+    waiting: Arc<std::sync::atomic::AtomicU32>,
+    answered: Arc<std::sync::atomic::AtomicU32>,
+    /// 0 dialling, 1 answered and waiting, 2 settled.
+    stage: std::sync::atomic::AtomicU8,
 }
 
 impl PendingAgent {
-    pub fn new(counter: Arc<std::sync::atomic::AtomicU32>) -> Arc<PendingAgent> {
-        counter.fetch_add(1, Ordering::SeqCst);
+    pub fn new(
+        waiting: Arc<std::sync::atomic::AtomicU32>,
+        answered: Arc<std::sync::atomic::AtomicU32>,
+    ) -> Arc<PendingAgent> {
+        waiting.fetch_add(1, Ordering::SeqCst);
         Arc::new(PendingAgent {
-            counter,
-            settled: std::sync::atomic::AtomicBool::new(false),
+            waiting,
+            answered,
+            stage: std::sync::atomic::AtomicU8::new(0),
         })
+    }
+
+    /// A person answered and now waits for an agent.
+    pub fn person_answered(&self) {
+        if self
+            .stage
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            self.answered.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     /// The call got its agent, or ended.
     pub fn settle(&self) {
-        if !self.settled.swap(true, Ordering::SeqCst) {
-            self.counter.fetch_sub(1, Ordering::SeqCst);
+        match self.stage.swap(2, Ordering::SeqCst) {
+            0 => {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+            }
+            1 => {
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                self.answered.fetch_sub(1, Ordering::SeqCst);
+            }
+            _ => {}
         }
     }
 
     /// Whether an agent took the call (or it ended).
     pub fn is_settled(&self) -> bool {
-        self.settled.load(Ordering::SeqCst)
+        self.stage.load(Ordering::SeqCst) == 2
     }
 }
 
@@ -247,7 +272,8 @@ impl CallEngineShared {
             let mut port = self.next_port.fetch_add(2, Ordering::Relaxed);
             if port < min || port > max.saturating_sub(1).max(min) {
                 port = min.saturating_add(min % 2);
-                self.next_port.store(port + 2, Ordering::Relaxed);
+                self.next_port
+                    .store(port.wrapping_add(2), Ordering::Relaxed);
             }
             if let Ok(socket) =
                 UdpSocket::bind(SocketAddr::new(settings.rtp_bind_address, port)).await
@@ -546,7 +572,7 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
         remote_number,
         media,
         answered_at,
-        queue_options,
+        mut queue_options,
     } = conversation;
     let now = Instant::now();
     let mut media = media.unwrap_or_else(|| MediaSession::new(socket.clone(), &current, now));
@@ -604,6 +630,10 @@ async fn converse(engine: &CallEngineShared, conversation: Conversation) -> Call
                     driver.perform_all(&leg, &mut session, &mut ending).await;
                 }
                 queue_wait::WaitEnd::Transferred { queue } => {
+                    // The person has talked to an agent: a campaign call's
+                    // 2-second limit is over.
+                    queue_options.max_wait = None;
+                    queue_options.on_connect = None;
                     driver.queue_request = Some(queue);
                 }
                 queue_wait::WaitEnd::Over {

@@ -331,8 +331,14 @@ impl CallEngine {
         let mut queue_options = super::queue_wait::WaitOptions::default();
         if let (Some(agents), false) = (&request.agents, for_a_machine) {
             plan = agents.plan.clone();
+            agents.pending.person_answered();
+            // The limit runs from the end of the person's greeting; the
+            // detector said "human" only after this much silence after it.
+            let heard_silence = request.amd.as_ref().map_or(Duration::ZERO, |amd| {
+                Duration::from_millis(u64::from(amd.config.after_greeting_silence_ms))
+            });
             queue_options = super::queue_wait::WaitOptions {
-                max_wait: Some(agents.within),
+                max_wait: Some(agents.within.saturating_sub(heard_silence)),
                 record: agents.record,
                 offer_callback: false,
                 on_connect: Some(agents.pending.clone()),

@@ -487,6 +487,7 @@ pub(super) async fn wait_in_queue(
         let Some(digit) = digit else { continue };
         let wants_callback = digit == settings.callback_digit
             && can_call_back
+            && options.offer_callback
             && (settings.callback || playing == Playing::CallbackOffer);
         if !wants_callback {
             debug!(%digit, "digit ignored while waiting");

@@ -318,17 +318,27 @@ pub struct Predictive<'a> {
     pub now: Timestamp,
     /// For each busy agent, the expected time until free.
     pub busy_free_in: &'a [Duration],
+    /// Callers waiting in the queue now (answered campaign calls and any
+    /// inbound callers): each takes the next free agent for certain.
+    pub queued: u32,
+    /// Of [`ModeStats::calls_waiting_for_agent`], those already answered.
+    pub answered_waiting: u32,
 }
 
 impl DialingMode for Predictive<'_> {
     fn wanted_new_calls(&self, stats: &ModeStats) -> u32 {
+        // Waiting callers are certain, not answers expected at the answer
+        // rate: they take the available agents, then the soonest free.
+        let available = stats.available_agents.saturating_sub(self.queued);
+        let taken_from_busy = self.queued.saturating_sub(stats.available_agents) as usize;
+        let mut busy = self.busy_free_in.to_vec();
+        busy.sort();
+        let busy = &busy[taken_from_busy.min(busy.len())..];
+        let in_flight = stats
+            .calls_waiting_for_agent
+            .saturating_sub(self.answered_waiting);
         self.pacer
-            .calls_to_place(
-                self.now,
-                stats.available_agents,
-                self.busy_free_in,
-                stats.calls_waiting_for_agent,
-            )
+            .calls_to_place(self.now, available, busy, in_flight)
             .min(stats.leads_ready)
     }
 }

@@ -316,9 +316,14 @@ pub enum SourceVerdict {
 pub struct SourceLearning {
     signalled: Option<std::net::SocketAddr>,
     latched: Option<std::net::SocketAddr>,
-    /// A source on probation: address, SSRC, last sequence, packets so far.
-    candidate: Option<(std::net::SocketAddr, u32, u16, u8)>,
+    /// Sources on probation: address, SSRC, last sequence, packets so far.
+    /// Several at once, so a stray stream interleaved with the caller's
+    /// cannot keep resetting the caller's probation.
+    candidates: Vec<(std::net::SocketAddr, u32, u16, u8)>,
 }
+
+/// Sources on probation at once; the oldest gives way.
+const MAX_CANDIDATES: usize = 4;
 
 impl SourceLearning {
     /// Starts learning afresh for the address an SDP offer or answer names
@@ -327,8 +332,13 @@ impl SourceLearning {
         SourceLearning {
             signalled,
             latched: None,
-            candidate: None,
+            candidates: Vec::new(),
         }
+    }
+
+    /// The address the SDP named.
+    pub fn signalled(&self) -> Option<std::net::SocketAddr> {
+        self.signalled
     }
 
     /// The source latched, if any.
@@ -348,28 +358,36 @@ impl SourceLearning {
         }
         if self.signalled == Some(source) {
             self.latched = Some(source);
-            self.candidate = None;
+            self.candidates.clear();
             return SourceVerdict::Latch;
         }
         if self.latched.is_some() {
             return SourceVerdict::Drop;
         }
-        let count = match self.candidate {
-            Some((address, candidate_ssrc, last, count))
-                if address == source
-                    && candidate_ssrc == ssrc
-                    && sequence == last.wrapping_add(1) =>
-            {
-                count + 1
-            }
+        let known = self
+            .candidates
+            .iter()
+            .position(|&(address, candidate_ssrc, _, _)| {
+                address == source && candidate_ssrc == ssrc
+            });
+        let count = match known.map(|index| self.candidates[index]) {
+            Some((_, _, last, count)) if sequence == last.wrapping_add(1) => count + 1,
             _ => 1,
         };
         if count >= SOURCE_PROBATION {
             self.latched = Some(source);
-            self.candidate = None;
+            self.candidates.clear();
             return SourceVerdict::Latch;
         }
-        self.candidate = Some((source, ssrc, sequence, count));
+        match known {
+            Some(index) => self.candidates[index] = (source, ssrc, sequence, count),
+            None => {
+                if self.candidates.len() >= MAX_CANDIDATES {
+                    self.candidates.remove(0);
+                }
+                self.candidates.push((source, ssrc, sequence, count));
+            }
+        }
         SourceVerdict::Drop
     }
 }
