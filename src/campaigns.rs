@@ -194,6 +194,17 @@ impl CampaignSupervisor {
         });
     }
 
+    /// Pauses a campaign that cannot run (the caller logged why).
+    async fn pause(&self, campaign_id: &str) {
+        if let Err(error) = self
+            .store
+            .set_campaign_state(campaign_id, "paused", Utc::now())
+            .await
+        {
+            error!(%error, "could not pause the campaign");
+        }
+    }
+
     fn now_tick(&self) -> Duration {
         self.epoch.elapsed()
     }
@@ -204,10 +215,7 @@ impl CampaignSupervisor {
             Ok(settings) => settings,
             Err(error) => {
                 error!(campaign = %campaign.name, %error, "campaign settings unreadable; pausing it");
-                self.store
-                    .set_campaign_state(&campaign.id, "paused", Utc::now())
-                    .await
-                    .ok();
+                self.pause(&campaign.id).await;
                 return;
             }
         };
@@ -215,19 +223,13 @@ impl CampaignSupervisor {
             Ok(policy) => Arc::new(policy),
             Err(reason) => {
                 error!(campaign = %campaign.name, %reason, "campaign settings invalid; pausing it");
-                self.store
-                    .set_campaign_state(&campaign.id, "paused", Utc::now())
-                    .await
-                    .ok();
+                self.pause(&campaign.id).await;
                 return;
             }
         };
         let Some(trunk) = self.trunks.get(&campaign.trunk).cloned() else {
             error!(campaign = %campaign.name, trunk = %campaign.trunk, "campaign uses a trunk that is not configured; pausing it");
-            self.store
-                .set_campaign_state(&campaign.id, "paused", Utc::now())
-                .await
-                .ok();
+            self.pause(&campaign.id).await;
             return;
         };
         let agent_plan = match &policy.agents {
@@ -239,10 +241,7 @@ impl CampaignSupervisor {
                 Ok(plan) => Some(plan),
                 Err(reason) => {
                     error!(campaign = %campaign.name, %reason, "agent-backed campaign cannot reach its agents; pausing it");
-                    self.store
-                        .set_campaign_state(&campaign.id, "paused", Utc::now())
-                        .await
-                        .ok();
+                    self.pause(&campaign.id).await;
                     return;
                 }
             },

@@ -604,12 +604,7 @@ async fn a_progressive_campaign_dials_one_lead_per_free_agent() {
 async fn no_agent_within_two_seconds_plays_the_safe_harbor_message() {
     require_sipp();
     let callee = std::sync::Arc::new(CallerMedia::bind().await);
-    let (mut trunk, trunk_port) = sipp_server(
-        "uas_trunk_answers.xml",
-        &[("rtp_port", callee.port.to_string())],
-        &["-m", "1", "-timeout", "60s"],
-        None,
-    );
+    let (mut trunk, trunk_port) = trunk_answering_into(&callee);
     let (engine, config_dir) =
         engine_with(&["alice"], "ring_timeout_secs = 20", Some(trunk_port)).await;
     let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
@@ -687,12 +682,7 @@ on_failure = "bye"
 type = "hangup"
 "#;
     let callee = std::sync::Arc::new(CallerMedia::bind().await);
-    let (mut trunk, trunk_port) = sipp_server(
-        "uas_trunk_answers.xml",
-        &[("rtp_port", callee.port.to_string())],
-        &["-m", "1", "-timeout", "60s"],
-        None,
-    );
+    let (mut trunk, trunk_port) = trunk_answering_into(&callee);
     let hotline = std::fs::read_to_string(repo_root().join("dialplans/hotline.toml")).unwrap();
     let plans = temp_dialplans(&[("press1.toml", PLAN), ("hotline.toml", &hotline)]);
     let (dir, path) = config(&["alice"], "", Some(trunk_port));

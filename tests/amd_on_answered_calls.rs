@@ -54,12 +54,7 @@ async fn call_answered_by(
     machine_plan: Option<&str>,
 ) -> (serde_json::Value, Arc<CallerMedia>) {
     let callee = Arc::new(CallerMedia::bind().await);
-    let (trunk, trunk_port) = sipp_server(
-        "uas_trunk_answers.xml",
-        &[("rtp_port", callee.port.to_string())],
-        &["-m", "1", "-timeout", "60s"],
-        None,
-    );
+    let (trunk, trunk_port) = trunk_answering_into(&callee);
 
     let plans = temp_dialplans(&PLANS);
     let (_config_dir, config) = campaign_config(trunk_port, "notice");

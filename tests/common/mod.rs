@@ -792,6 +792,17 @@ pub fn sipp_server(
     (command.spawn().expect("start sipp"), port)
 }
 
+/// A SIPp trunk that answers one call (`uas_trunk_answers.xml`), its callee's
+/// media on `callee`. Returns the process and its SIP port.
+pub fn trunk_answering_into(callee: &CallerMedia) -> (Child, u16) {
+    sipp_server(
+        "uas_trunk_answers.xml",
+        &[("rtp_port", callee.port.to_string())],
+        &["-m", "1", "-timeout", "60s"],
+        None,
+    )
+}
+
 /// A SIPp trunk running `uas_campaign_trunk.xml`, logging every INVITE, BYE
 /// and busy answer with its millisecond clock. Returns the process, its SIP
 /// port and the folder its log goes to.
