@@ -349,6 +349,8 @@ impl CampaignSupervisor {
                 calls_waiting_for_agent: waiting_for_agent
                     .load(std::sync::atomic::Ordering::SeqCst),
             };
+            // A copy (a few KB, ten times a second): a lock guard cannot live
+            // in this task across the awaits below.
             let predictive_pacer = predictive.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let busy_free_in: Vec<Duration> = busy_for
                 .iter()

@@ -109,32 +109,14 @@ async fn a_stray_stream_on_the_rtp_port_does_not_take_the_call() {
 
     let stray = std::sync::Arc::new(CallerMedia::bind().await);
     let target: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let sprayer = {
-        let stray = stray.clone();
-        tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-            while tokio::time::Instant::now() < deadline {
-                stray.send_silence_to(target, Codec::Pcmu, 1).await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let sprayer = stray.stream_silence_to(Some(target), Codec::Pcmu, Duration::from_secs(40));
     // The stray stream is flowing before the call starts.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The caller sends from the address its SDP names from the start, as a
     // phone does.
     let media = Arc::new(CallerMedia::bind().await);
-    let talking = {
-        let media = media.clone();
-        tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-            while tokio::time::Instant::now() < deadline {
-                media.send_silence_to(target, Codec::Pcmu, 1).await;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-    };
+    let talking = media.stream_silence_to(Some(target), Codec::Pcmu, Duration::from_secs(40));
     let sipp = Sipp::spawn(
         engine.sip,
         "uac_caller_hangs_up.xml",

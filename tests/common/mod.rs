@@ -564,13 +564,27 @@ impl CallerMedia {
         codec: Codec,
         limit: Duration,
     ) -> tokio::task::JoinHandle<()> {
+        self.stream_silence_to(None, codec, limit)
+    }
+
+    /// [`CallerMedia::stream_silence`] to `target`, or (`None`) to wherever
+    /// the engine's media comes from once it has come.
+    pub fn stream_silence_to(
+        self: &Arc<Self>,
+        target: Option<SocketAddr>,
+        codec: Codec,
+        limit: Duration,
+    ) -> tokio::task::JoinHandle<()> {
         let media = self.clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(Duration::from_millis(20));
             let deadline = tokio::time::Instant::now() + limit;
             while tokio::time::Instant::now() < deadline {
                 ticker.tick().await;
-                media.send_silence(codec, 1).await;
+                match target {
+                    Some(target) => media.send_silence_to(target, codec, 1).await,
+                    None => media.send_silence(codec, 1).await,
+                }
             }
         })
     }
