@@ -7,6 +7,8 @@
 //! - a caller who waits too long overflows to voicemail;
 //! - a caller who presses 1 is called back when an agent is free.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::path::PathBuf;
@@ -716,4 +718,279 @@ type = "hangup"
     assert_eq!(attempts[0].outcome.as_deref(), Some("transferred"));
     assert_eq!(attempts[0].digits.as_deref(), Some("1"));
     drop(dir);
+}
+
+/// An engine whose agents can also dial queue "sales" directly (the number
+/// "sales" routes to a dialplan that transfers to it), as an agent's phone
+/// does for a consultation.
+async fn engine_with_sales_line(agents: &[&str]) -> (Engine, tempfile::TempDir, tempfile::TempDir) {
+    let (config_dir, path) = config(agents, "", None);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(
+        "\n[[queues]]\nname = \"sales\"\nannounce_every_secs = 0\n\n\
+         [routes]\n\"100\" = \"hotline\"\n\"sales\" = \"to_sales\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let plans = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo_root().join("dialplans/hotline.toml"),
+        plans.path().join("hotline.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        plans.path().join("to_sales.toml"),
+        "[dialplan]\nname = \"to_sales\"\nstart = \"sales\"\n\n\
+         [nodes.sales]\ntype = \"transfer\"\nqueue = \"sales\"\non_failure = \"bye\"\non_timeout = \"bye\"\n\n\
+         [nodes.bye]\ntype = \"hangup\"\n",
+    )
+    .unwrap();
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(path),
+        dialplans: plans.path().to_path_buf(),
+        ..EngineOptions::default()
+    })
+    .await;
+    (engine, config_dir, plans)
+}
+
+/// How many RTP packets the caller has received.
+fn packets_heard(media: &CallerMedia) -> usize {
+    media.received.lock().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
+    let (engine, _config_dir, _plans) = engine_with_sales_line(&["alice", "bob:sales"]).await;
+    let consult_id = "consult-1@127.0.0.1";
+    // Alice answers the caller, talks for 6 s (while her phone consults
+    // sales), then sends REFER with Replaces naming the consultation call.
+    let alice = phone_with(
+        &engine,
+        "alice",
+        "uas_agent_attended_transfer.xml",
+        6000,
+        &[
+            ("target", "sales".to_string()),
+            ("consult_id", consult_id.to_string()),
+        ],
+    )
+    .await;
+    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 10_000).await;
+    let before = engine.log_len();
+    let (media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    wait_for_agent_state(&engine, "alice", "on_call", before).await;
+
+    // Alice's phone calls sales; bob answers her.
+    let consult_media = std::sync::Arc::new(CallerMedia::bind().await);
+    let _consult_audio = consult_media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
+    let consult = Sipp::spawn_with(
+        engine.sip,
+        "uac_agent_consults.xml",
+        "sales",
+        &[
+            ("rtp_port", consult_media.port.to_string()),
+            ("agent", "alice".to_string()),
+        ],
+        &["-cid_str", consult_id],
+    );
+    wait_for_agent_state(&engine, "bob", "on_call", before).await;
+
+    // The REFER: alice's phone is told the transfer worked and is hung up;
+    // her consultation call is replaced (hung up) too.
+    let alice_log = alice.finished(&engine).await;
+    assert!(alice_log.contains("NOTIFY SIP/2.0 200"), "{alice_log}");
+    assert_sipp_passes(consult, &engine).await;
+    let heard_before_bob = packets_heard(&media);
+
+    // The caller now talks to bob (his phone echoes the caller), until bob
+    // hangs up and the engine hangs up on the caller.
+    let bob_log = bob.finished(&engine).await;
+    assert!(
+        bob_log.contains("CALLER alice"),
+        "bob saw who consulted him: {bob_log}"
+    );
+    assert_sipp_passes(sipp, &engine).await;
+    let heard_from_bob = packets_heard(&media) - heard_before_bob;
+    assert!(
+        heard_from_bob > 50,
+        "the caller got only {heard_from_bob} RTP packets while bridged to bob; engine log:\n{}",
+        engine.log_text()
+    );
+
+    let calls = engine.ended_calls(2).await;
+    let call = calls
+        .iter()
+        .find(|call| call.called == "100")
+        .expect("the caller's call");
+    assert_eq!(call.outcome.as_deref(), Some("agent"), "{call:?}");
+    assert_eq!(call.hangup_by.as_deref(), Some("agent"), "{call:?}");
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some("bob")
+    );
+    let events = engine.events(&call.id).await;
+    assert!(
+        events.iter().any(|event| event.kind == "transfer"
+            && event
+                .detail
+                .contains("agent alice transferred the call to bob after consulting")),
+        "{events:?}"
+    );
+    let consultation = calls
+        .iter()
+        .find(|call| call.called == "sales")
+        .expect("the consultation");
+    assert_eq!(
+        consultation.hangup_cause.as_deref(),
+        Some("replaced"),
+        "{consultation:?}"
+    );
+    // Nobody is left on a call: both go to wrap-up.
+    wait_for_agent_state(&engine, "alice", "wrap_up", 0).await;
+    wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
+}
+
+fn by_id(id: &str) -> String {
+    format!("document.getElementById('{id}')")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
+    // Carol works in the browser (queue support); bob has a phone in sales.
+    let (engine, _config_dir) = engine_with(
+        &["carol", "bob:sales"],
+        "\n[[queues]]\nname = \"sales\"\nannounce_every_secs = 0\n\n\
+         [webrtc]\nice_addresses = [\"127.0.0.1\"]\nallowed_peer_networks = [\"127.0.0.0/8\"]\n",
+        None,
+    )
+    .await;
+    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 8000).await;
+    let mut page = browser::Browser::launch(None).await;
+    page.open(&format!("http://{}/agent", engine.http)).await;
+    page.wait_for(
+        "document.readyState === 'complete' && document.getElementById('login-form') !== null",
+        AGENT_WAIT,
+        "the login form",
+    )
+    .await;
+    let before = engine.log_len();
+    page.eval(&format!(
+        "{}.value = 'carol'; {}.value = '{PASSWORD}'; {}.requestSubmit(); true",
+        by_id("agent"),
+        by_id("password"),
+        by_id("login-form")
+    ))
+    .await;
+    wait_for_agent_state(&engine, "carol", "available", before).await;
+
+    // Carol answers a caller on the page.
+    let (media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    page.wait_for(
+        &format!("!{}.hidden", by_id("offer")),
+        AGENT_WAIT,
+        "the offer",
+    )
+    .await;
+    page.eval(&format!("{}.click(); true", by_id("answer")))
+        .await;
+    wait_for_agent_state(&engine, "carol", "on_call", before).await;
+
+    // She consults sales: the caller holds (music) while bob's phone rings
+    // with the caller's data, and bob answers her.
+    let held_from = media.audio_bytes().len();
+    page.eval(&format!(
+        "{}.value = 'sales'; {}.click(); true",
+        by_id("transfer-target"),
+        by_id("consult")
+    ))
+    .await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "hold_music", Codec::Pcmu),
+            held_from,
+            AGENT_WAIT,
+        )
+        .await
+        .expect("hold music while the agent consults");
+    wait_for_agent_state(&engine, "bob", "on_call", before).await;
+    page.wait_for(
+        &format!("!{}.hidden", by_id("complete-transfer")),
+        AGENT_WAIT,
+        "the consultation answered",
+    )
+    .await;
+    let shown = page.text().await;
+    assert!(shown.contains("Talking to sales"), "{shown}");
+
+    // She completes the transfer: she goes to wrap-up, the caller talks to
+    // bob (his phone echoes the caller) until bob hangs up.
+    let completed_from = engine.log_len();
+    page.eval(&format!("{}.click(); true", by_id("complete-transfer")))
+        .await;
+    wait_for_agent_state(&engine, "carol", "wrap_up", completed_from).await;
+    page.wait_for(
+        &format!("!{}.hidden", by_id("wrapup")),
+        AGENT_WAIT,
+        "wrap-up",
+    )
+    .await;
+    let heard_before_bob = packets_heard(&media);
+    let bob_log = bob.finished(&engine).await;
+    assert!(
+        bob_log.contains("CALLER +15551234567"),
+        "bob saw the caller's data: {bob_log}"
+    );
+    assert!(
+        bob_log.contains("PATH welcome>language>main_menu>agent"),
+        "bob saw the caller's path: {bob_log}"
+    );
+    assert_sipp_passes(sipp, &engine).await;
+    let heard_from_bob = packets_heard(&media) - heard_before_bob;
+    assert!(
+        heard_from_bob > 50,
+        "the caller got only {heard_from_bob} RTP packets while bridged to bob; engine log:\n{}",
+        engine.log_text()
+    );
+
+    let call = &engine.ended_calls(1).await[0];
+    assert_eq!(call.outcome.as_deref(), Some("agent"));
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some("bob")
+    );
+    let events = engine.events(&call.id).await;
+    assert!(
+        events.iter().any(|event| event.kind == "transfer"
+            && event
+                .detail
+                .contains("agent carol transferred the call to bob after consulting")),
+        "{events:?}"
+    );
+    // The consultation counts as a call offered to and answered by sales.
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let queues: serde_json::Value = client
+            .get(format!("http://{}/api/queues", engine.http))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let sales = queues["figures"]
+            .as_array()
+            .and_then(|figures| figures.iter().find(|f| f["queue"] == "sales"))
+            .cloned();
+        match sales {
+            Some(figures) if figures["answered"] == 1 => {
+                assert_eq!(figures["offered"], 1, "{figures}");
+                break;
+            }
+            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
+    page.close().await;
 }

@@ -121,12 +121,41 @@ pub(crate) struct DeskHandle {
 }
 
 /// Where an agent sends a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Transfer {
     /// Into another queue: the caller waits there, keeping the screen pop.
     Queue(String),
     /// To a phone number, through the first trunk.
     Number(String),
+    /// Attended: to the party the agent consulted, already on the line.
+    Attended(Box<Attended>),
+}
+
+/// The other party of an attended transfer, answered and ready to bridge.
+pub(crate) struct Attended {
+    /// The agent's id, or (for an outside number) the masked number.
+    pub agent: String,
+    /// The queue call that brought that agent (its queue row is closed when
+    /// the bridge to the caller ends); `None` for an outside number.
+    pub queue_call: Option<QueueCall>,
+    pub party: AgentLeg,
+}
+
+impl std::fmt::Debug for Attended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attended")
+            .field("agent", &self.agent)
+            .field("queue_call", &self.queue_call)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A call the desk routed to an agent: its id in the ACD and when it
+/// entered its queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueCall {
+    pub id: String,
+    pub entered: Instant,
 }
 
 impl DeskHandle {
@@ -1270,7 +1299,7 @@ async fn run_callback(
             let options = bridge::BridgeOptions {
                 recording,
                 music,
-                transfers: None,
+                ..bridge::BridgeOptions::default()
             };
             let end = bridge::bridge(&engine, customer.as_mut(), &mut agent_party, options).await;
             let talk_ms = end.talk_time.as_millis() as i64;

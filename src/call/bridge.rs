@@ -15,9 +15,12 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
+use tokio::sync::mpsc;
+
 use super::agents::{DeskHandle, Transfer};
 use super::browser::PageControl;
 use super::browser_agents::BrowserCall;
+use super::consult::{self, Consult, ConsultContext, ConsultInput, HandOver};
 use super::media::{MediaSession, FRAME_SAMPLES};
 use super::{CallEngineShared, MediaSide};
 use crate::media::prompts::Prompt;
@@ -92,7 +95,7 @@ pub(crate) enum Side {
 }
 
 /// How a bridge ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct BridgeEnd {
     /// `None` when the engine ended it (shutdown, media timeout).
     pub hung_up_by: Option<Side>,
@@ -103,6 +106,10 @@ pub(crate) struct BridgeEnd {
     /// Where the agent sent the caller (the agent's leg is gone, the
     /// caller's is not).
     pub transfer: Option<Transfer>,
+    /// Another call asked for this call's agent (a phone's attended
+    /// transfer replaces this call's caller side): the caller's leg is hung
+    /// up, the agent's is not; send it the agent.
+    pub handed_over: Option<HandOver>,
 }
 
 /// How a bridge behaves.
@@ -115,39 +122,57 @@ pub(crate) struct BridgeOptions<'a> {
     /// When set, the agent may transfer the caller (REFER from a phone, the
     /// page's transfer button) to what this desk knows.
     pub transfers: Option<&'a DeskHandle>,
+    /// The agent's id: a phone's REFER with `Replaces` may only take over a
+    /// call this agent placed.
+    pub agent: Option<&'a str>,
+    /// When set, the agent page may consult before transferring.
+    pub consult: Option<ConsultContext<'a>>,
+    /// Requests from another call for this call's agent.
+    pub hand_over: Option<mpsc::UnboundedReceiver<HandOver>>,
+}
+
+/// Something one leg did.
+pub(crate) enum LegInput {
+    Rtp(usize, SocketAddr),
+    /// A frame of the page's audio.
+    Audio(Vec<i16>),
+    Event(Option<LegEvent>),
+    /// The page's call ended.
+    Ended(String),
+    Control(PageControl),
+    Nothing,
 }
 
 /// What woke the bridge up.
 enum Input {
     CallerRtp(usize, SocketAddr),
-    AgentRtp(usize, SocketAddr),
-    AgentAudio(Vec<i16>),
     CallerEvent(Option<LegEvent>),
-    AgentEvent(Option<LegEvent>),
-    AgentEnded(String),
-    AgentControl(PageControl),
+    Agent(LegInput),
+    Consult(ConsultInput),
+    HandOver(Option<HandOver>),
     Tick,
     Shutdown,
     Nothing,
 }
 
-/// The agent side's next input.
-async fn agent_input(agent: &mut AgentLeg, buffer: &mut [u8]) -> Input {
-    match agent {
+/// A leg's next input (RTP or signalling for a phone; audio, controls or
+/// the end for the page).
+pub(crate) async fn leg_input(leg: &mut AgentLeg, buffer: &mut [u8]) -> LegInput {
+    match leg {
         AgentLeg::Phone(party) => {
             let socket = party.media.socket();
             tokio::select! {
                 received = socket.recv_from(buffer) => match received {
-                    Ok((length, source)) => Input::AgentRtp(length, source),
-                    Err(_) => Input::Nothing,
+                    Ok((length, source)) => LegInput::Rtp(length, source),
+                    Err(_) => LegInput::Nothing,
                 },
-                event = party.leg.next_event() => Input::AgentEvent(event),
+                event = party.leg.next_event() => LegInput::Event(event),
             }
         }
         AgentLeg::Browser(call) => match call.leg.next_frame().await {
-            super::browser::BrowserInput::Audio(frame) => Input::AgentAudio(frame),
-            super::browser::BrowserInput::Ended(cause) => Input::AgentEnded(cause),
-            super::browser::BrowserInput::Control(control) => Input::AgentControl(control),
+            super::browser::BrowserInput::Audio(frame) => LegInput::Audio(frame),
+            super::browser::BrowserInput::Ended(cause) => LegInput::Ended(cause),
+            super::browser::BrowserInput::Control(control) => LegInput::Control(control),
         },
     }
 }
@@ -176,8 +201,36 @@ pub(crate) async fn agent_left(agent: &mut AgentLeg) {
     }
 }
 
+/// Sends one frame of decoded audio to a leg (a phone's RTP in its codec,
+/// or the page's track).
+async fn send_audio(leg: &mut AgentLeg, audio: &[i16]) {
+    match leg {
+        AgentLeg::Phone(party) => party.media.send_relayed(audio).await,
+        AgentLeg::Browser(call) => call.leg.send_audio(audio).await,
+    }
+}
+
+/// Decodes one RTP datagram of a phone leg into `audio` (DTMF dropped).
+fn phone_audio(party: &mut Party, datagram: &[u8], source: SocketAddr, audio: &mut Vec<i16>) {
+    let mut digits = Vec::new();
+    party
+        .media
+        .on_datagram(datagram, source, Instant::now(), &mut digits);
+    party.media.take_relayed(audio);
+}
+
+/// Tells the agent's page how a consultation is going.
+fn tell_page(agent: &AgentLeg, state: &str, target: &str, detail: Option<String>) {
+    if let AgentLeg::Browser(call) = agent {
+        call.agents
+            .consult_state(&call.agent, state, target, detail.as_deref());
+    }
+}
+
 /// Relays media between `caller` and `agent` until one hangs up (the other
-/// is then hung up too), the media stops, or the engine shuts down.
+/// is then hung up too), the media stops, or the engine shuts down. From
+/// the agent page, the agent may consult a third party meanwhile (the
+/// caller holds) and hand the caller to them.
 pub(crate) async fn bridge(
     engine: &CallEngineShared,
     mut caller: PartyMut<'_>,
@@ -188,9 +241,15 @@ pub(crate) async fn bridge(
         recording,
         music,
         transfers,
+        agent: agent_id,
+        consult: consult_context,
+        mut hand_over,
     } = options;
     let started = Instant::now();
     let mut transfer: Option<Transfer> = None;
+    let mut handed_over: Option<HandOver> = None;
+    let mut consult: Option<Consult<'_>> = None;
+    let mut consults = 0u32;
     // The page's hold button (a phone holds with a re-INVITE instead).
     let mut page_hold = false;
     let mut was_held = false;
@@ -209,6 +268,7 @@ pub(crate) async fn bridge(
     let caller_socket = caller.media.socket();
     let mut caller_buffer = vec![0u8; 2048];
     let mut agent_buffer = vec![0u8; 2048];
+    let mut consult_buffer = vec![0u8; 2048];
     let mut audio = Vec::with_capacity(FRAME_SAMPLES * 2);
     let mut digits = Vec::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
@@ -222,7 +282,14 @@ pub(crate) async fn bridge(
                 Err(_) => Input::Nothing,
             },
             event = caller.leg.next_event() => Input::CallerEvent(event),
-            input = agent_input(agent, &mut agent_buffer) => input,
+            input = leg_input(agent, &mut agent_buffer) => Input::Agent(input),
+            input = consult::next_input(&mut consult, &mut consult_buffer) => Input::Consult(input),
+            request = async {
+                match hand_over.as_mut() {
+                    Some(requests) => requests.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => Input::HandOver(request),
             _ = ticker.tick() => Input::Tick,
             _ = engine.shutdown.cancelled() => Input::Shutdown,
         };
@@ -239,44 +306,46 @@ pub(crate) async fn bridge(
                 if let Some(recorder) = recorder.as_mut() {
                     recorder.push_left(&audio);
                 }
-                match agent {
-                    AgentLeg::Phone(party) => party.media.send_relayed(&audio).await,
-                    AgentLeg::Browser(call) if !page_hold => call.leg.send_audio(&audio).await,
-                    AgentLeg::Browser(_) => {}
+                // Held for a consultation: the agent does not hear the caller.
+                if consult.is_none() && !(page_hold && matches!(agent, AgentLeg::Browser(_))) {
+                    send_audio(agent, &audio).await;
                 }
             }
-            Input::AgentRtp(length, source) => {
+            Input::Agent(LegInput::Rtp(length, source)) => {
                 if let AgentLeg::Phone(party) = agent {
-                    digits.clear();
-                    party.media.on_datagram(
-                        &agent_buffer[..length],
-                        source,
-                        Instant::now(),
-                        &mut digits,
-                    );
-                    party.media.take_relayed(&mut audio);
+                    phone_audio(party, &agent_buffer[..length], source, &mut audio);
                     if let Some(recorder) = recorder.as_mut() {
                         recorder.push_right(&audio);
                     }
                     caller.media.send_relayed(&audio).await;
                 }
             }
-            Input::AgentAudio(frame) => {
-                if !page_hold {
+            Input::Agent(LegInput::Audio(frame)) => {
+                if let Some(party) = consult.as_mut().and_then(Consult::party) {
+                    // The agent talks to the consulted party, not the caller.
+                    send_audio(party, &frame).await;
+                } else if consult.is_none() && !page_hold {
                     if let Some(recorder) = recorder.as_mut() {
                         recorder.push_right(&frame);
                     }
                     caller.media.send_relayed(&frame).await;
                 }
             }
-            Input::AgentControl(PageControl::Hold(hold)) => {
+            Input::Agent(LegInput::Control(PageControl::Hold(hold))) => {
                 info!(hold, "agent page hold");
                 page_hold = hold;
             }
-            Input::AgentControl(PageControl::Transfer(target)) => {
+            Input::Agent(LegInput::Control(PageControl::Transfer(target))) => {
                 let AgentLeg::Browser(call) = &*agent else {
                     continue;
                 };
+                if consult.is_some() {
+                    call.agents.tell(
+                        &call.agent,
+                        "complete or cancel the consultation before a blind transfer",
+                    );
+                    continue;
+                }
                 match transfers.map(|desk| desk.transfer_target(&target)) {
                     Some(Ok(to)) => {
                         info!(?to, "agent page transfers the caller");
@@ -291,12 +360,94 @@ pub(crate) async fn bridge(
                         .tell(&call.agent, "this call cannot be transferred"),
                 }
             }
+            Input::Agent(LegInput::Control(PageControl::Consult(target))) => {
+                let AgentLeg::Browser(call) = &*agent else {
+                    continue;
+                };
+                if let Some(current) = &consult {
+                    call.agents.tell(
+                        &call.agent,
+                        &format!("already consulting {}", current.target),
+                    );
+                    continue;
+                }
+                let Some(context) = consult_context.as_ref() else {
+                    call.agents
+                        .tell(&call.agent, "this call cannot be transferred");
+                    continue;
+                };
+                consults += 1;
+                match Consult::start(engine, context, &target, consults) {
+                    Ok(started) => {
+                        info!(target = %started.target, "agent page consults; the caller holds");
+                        tell_page(agent, "calling", &started.target, None);
+                        consult = Some(started);
+                    }
+                    Err(reason) => call
+                        .agents
+                        .tell(&call.agent, &format!("consultation refused: {reason}")),
+                }
+            }
+            Input::Agent(LegInput::Control(PageControl::CancelConsult)) => {
+                if let Some(current) = consult.take() {
+                    let target = current.target.clone();
+                    info!(target = %target, "agent cancels the consultation; back to the caller");
+                    current.finish("consult_cancelled").await;
+                    tell_page(agent, "ended", &target, Some("cancelled".into()));
+                }
+            }
+            Input::Agent(LegInput::Control(PageControl::CompleteTransfer)) => {
+                let answered = consult.as_mut().map(Consult::take_answered);
+                match (answered, &consult) {
+                    (Some(Some(attended)), _) => {
+                        consult = None;
+                        info!(to = %attended.agent, "agent completes the attended transfer");
+                        transfer = Some(Transfer::Attended(attended));
+                        break (Some(Side::Agent), "transferred".to_string());
+                    }
+                    (_, Some(pending)) => {
+                        if let AgentLeg::Browser(call) = &*agent {
+                            call.agents.tell(
+                                &call.agent,
+                                &format!("{} has not answered yet", pending.target),
+                            );
+                        }
+                    }
+                    (_, None) => {
+                        if let AgentLeg::Browser(call) = &*agent {
+                            call.agents
+                                .tell(&call.agent, "there is no consultation to complete");
+                        }
+                    }
+                }
+            }
             Input::CallerEvent(event) => {
                 if let Some(cause) = on_leg_event(engine, &mut caller, event).await {
                     break (Some(Side::Caller), cause);
                 }
             }
-            Input::AgentEvent(Some(LegEvent::Refer { target, responder })) => {
+            Input::Agent(LegInput::Event(Some(LegEvent::Refer { target, responder }))) => {
+                if let Some(replaced) = crate::sip::replaces_call_id(&target) {
+                    // Attended transfer from the phone: the caller takes the
+                    // place of the phone in its second call.
+                    let taken = match agent_id {
+                        Some(agent_id) => engine.replaceable.take(&replaced, agent_id).await,
+                        None => Err("this call cannot be transferred".to_string()),
+                    };
+                    match taken {
+                        Ok(attended) => {
+                            info!(to = %attended.agent, "agent phone completes an attended transfer (REFER with Replaces)");
+                            responder.respond(202, None, None).await;
+                            transfer = Some(Transfer::Attended(Box::new(attended)));
+                            break (Some(Side::Agent), "transferred".to_string());
+                        }
+                        Err(reason) => {
+                            info!(%reason, "agent's attended transfer refused");
+                            responder.respond(481, None, None).await;
+                        }
+                    }
+                    continue;
+                }
                 match transfers.map(|desk| desk.transfer_target(&target)) {
                     Some(Ok(to)) => {
                         info!(?to, "agent phone transfers the caller (REFER)");
@@ -311,7 +462,7 @@ pub(crate) async fn bridge(
                     None => responder.respond(403, None, None).await,
                 }
             }
-            Input::AgentEvent(event) => {
+            Input::Agent(LegInput::Event(event)) => {
                 if let AgentLeg::Phone(party) = agent {
                     if let Some(cause) =
                         on_leg_event(engine, &mut Party::as_mut(party), event).await
@@ -320,11 +471,88 @@ pub(crate) async fn bridge(
                     }
                 }
             }
-            Input::AgentEnded(cause) => break (Some(Side::Agent), cause),
+            Input::Agent(LegInput::Ended(cause)) => {
+                // The page hung up while talking to the consulted party: that
+                // completes the transfer, as on a phone.
+                if let Some(mut pending) = consult.take() {
+                    if let Some(attended) = pending.take_answered() {
+                        info!(to = %attended.agent, "agent hung up during the consultation: transfer completed");
+                        transfer = Some(Transfer::Attended(attended));
+                        break (Some(Side::Agent), "transferred".to_string());
+                    }
+                    pending.finish("agent_hangup").await;
+                }
+                break (Some(Side::Agent), cause);
+            }
+            Input::Agent(LegInput::Nothing) | Input::Nothing => {}
+            Input::Consult(ConsultInput::Answered) => {
+                if let Some(current) = &consult {
+                    tell_page(agent, "talking", &current.target, None);
+                }
+            }
+            Input::Consult(ConsultInput::Failed(reason)) => {
+                if let Some(current) = consult.take() {
+                    info!(target = %current.target, %reason, "consultation failed; back to the caller");
+                    tell_page(agent, "ended", &current.target, Some(reason));
+                    current.finish("consult_failed").await;
+                }
+            }
+            Input::Consult(ConsultInput::Leg(input)) => {
+                let ended = match input {
+                    LegInput::Rtp(length, source) => {
+                        if let Some(AgentLeg::Phone(party)) =
+                            consult.as_mut().and_then(Consult::party)
+                        {
+                            phone_audio(party, &consult_buffer[..length], source, &mut audio);
+                            send_audio(agent, &audio).await;
+                        }
+                        None
+                    }
+                    LegInput::Audio(frame) => {
+                        send_audio(agent, &frame).await;
+                        None
+                    }
+                    LegInput::Event(Some(LegEvent::Refer { responder, .. })) => {
+                        responder.respond(403, None, None).await;
+                        None
+                    }
+                    LegInput::Event(event) => match consult.as_mut().and_then(Consult::party) {
+                        Some(AgentLeg::Phone(party)) => {
+                            on_leg_event(engine, &mut Party::as_mut(party), event).await
+                        }
+                        _ => None,
+                    },
+                    LegInput::Ended(cause) => Some(cause),
+                    LegInput::Control(_) => {
+                        if let Some(AgentLeg::Browser(call)) =
+                            consult.as_mut().and_then(Consult::party)
+                        {
+                            call.agents
+                                .tell(&call.agent, "the other agent controls this consultation");
+                        }
+                        None
+                    }
+                    LegInput::Nothing => None,
+                };
+                if let Some(cause) = ended {
+                    if let Some(current) = consult.take() {
+                        info!(target = %current.target, %cause, "the consulted party hung up; back to the caller");
+                        tell_page(agent, "ended", &current.target, Some("they hung up".into()));
+                        current.finish("consult_ended").await;
+                    }
+                }
+            }
+            Input::HandOver(Some(request)) => {
+                info!("another call takes this call's agent (attended transfer); hanging up this caller");
+                handed_over = Some(request);
+                break (Some(Side::Caller), "replaced".to_string());
+            }
+            Input::HandOver(None) => hand_over = None,
             Input::Tick => {
-                // The agent holds: the caller hears music.
-                let held =
-                    page_hold || matches!(&*agent, AgentLeg::Phone(party) if party.media.on_hold());
+                // The agent holds or consults: the caller hears music.
+                let held = page_hold
+                    || consult.is_some()
+                    || matches!(&*agent, AgentLeg::Phone(party) if party.media.on_hold());
                 if held {
                     if !caller.media.is_playing() {
                         caller.media.play(music.clone());
@@ -358,11 +586,25 @@ pub(crate) async fn bridge(
                     );
                     break (None, "media_timeout".to_string());
                 }
+                let consult_silent = matches!(
+                    consult.as_mut().and_then(Consult::party),
+                    Some(AgentLeg::Phone(party)) if silent(&party.media)
+                );
+                if consult_silent {
+                    if let Some(current) = consult.take() {
+                        info!(target = %current.target, "no RTP from the consulted party; back to the caller");
+                        tell_page(agent, "ended", &current.target, Some("no audio".into()));
+                        current.finish("media_timeout").await;
+                    }
+                }
             }
             Input::Shutdown => break (None, "shutdown".to_string()),
-            Input::Nothing => {}
         }
     };
+    // A consultation still going when the call ends goes with it.
+    if let Some(current) = consult.take() {
+        current.finish("caller_gone").await;
+    }
     // Hang up whoever is still there (bounded, as at shutdown).
     async fn hang_up(leg: &Leg) {
         tokio::time::timeout(Duration::from_secs(2), leg.hangup())
@@ -379,6 +621,8 @@ pub(crate) async fn bridge(
         caller.media.stop_playback();
     }
     match (hung_up_by, &*agent) {
+        // Handed to another call: only the caller's leg here ends.
+        _ if handed_over.is_some() => hang_up(caller.leg).await,
         // Transferred: the caller stays; the agent's phone is told the
         // transfer went through, then hung up.
         (_, AgentLeg::Phone(party)) if transfer.is_some() => {
@@ -429,6 +673,7 @@ pub(crate) async fn bridge(
         recording,
         talk_time: started.elapsed(),
         transfer,
+        handed_over,
     }
 }
 

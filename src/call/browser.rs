@@ -107,6 +107,12 @@ pub enum PageControl {
     Transfer(String),
     /// Hold (`true`: the caller hears music) or resume.
     Hold(bool),
+    /// Hold the caller and call a queue or number first (attended transfer).
+    Consult(String),
+    /// Hand the caller to the consulted party.
+    CompleteTransfer,
+    /// Hang up the consulted party; back to the caller.
+    CancelConsult,
 }
 
 /// Removes the browser's ICE candidates outside `allowed` (and host names,

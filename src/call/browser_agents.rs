@@ -79,6 +79,14 @@ pub enum ToPage {
     },
     /// The agent logged in somewhere else; this page is done.
     Replaced,
+    /// An attended transfer's consultation: `calling` (the caller holds),
+    /// `talking` (the consulted party answered), `ended` (back to the
+    /// caller; `detail` says why).
+    Consult {
+        state: String,
+        target: String,
+        detail: Option<String>,
+    },
 }
 
 /// Messages from the agent page.
@@ -105,6 +113,15 @@ pub enum FromPage {
     /// The caller hears music until `resume`.
     Hold,
     Resume,
+    /// Attended transfer: hold the caller and call a queue (by name) or a
+    /// phone number first.
+    Consult {
+        target: String,
+    },
+    /// Hand the caller to the consulted party.
+    CompleteTransfer,
+    /// Hang up the consulted party and go back to the caller.
+    CancelConsult,
     Pause {
         reason: String,
     },
@@ -361,13 +378,13 @@ impl BrowserAgents {
                 }
             }
             FromPage::Transfer { target } => {
-                let target: String = target
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(100)
-                    .collect();
-                self.control(session, PageControl::Transfer(target));
+                self.control(session, PageControl::Transfer(clean_target(&target)));
             }
+            FromPage::Consult { target } => {
+                self.control(session, PageControl::Consult(clean_target(&target)));
+            }
+            FromPage::CompleteTransfer => self.control(session, PageControl::CompleteTransfer),
+            FromPage::CancelConsult => self.control(session, PageControl::CancelConsult),
             FromPage::Hold => self.control(session, PageControl::Hold(true)),
             FromPage::Resume => self.control(session, PageControl::Hold(false)),
             FromPage::Pause { reason } => {
@@ -429,6 +446,17 @@ impl BrowserAgents {
         if !sent {
             session.send(ToPage::Error {
                 message: "there is no call to hold or transfer".into(),
+            });
+        }
+    }
+
+    /// Tells the agent's page how a consultation is going.
+    pub fn consult_state(&self, agent: &str, state: &str, target: &str, detail: Option<&str>) {
+        if let Some(session) = self.session(agent) {
+            session.send(ToPage::Consult {
+                state: state.to_string(),
+                target: target.to_string(),
+                detail: detail.map(str::to_string),
             });
         }
     }
@@ -646,6 +674,15 @@ impl BrowserCall {
         self.leg.close().await;
         self.agents.call_ended(&self.agent, &self.call, cause);
     }
+}
+
+/// A transfer target from the page: no control characters, bounded.
+fn clean_target(target: &str) -> String {
+    target
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }
 
 fn end_session(session: &Session) {

@@ -7,6 +7,7 @@ mod agents;
 mod bridge;
 mod browser;
 pub mod browser_agents;
+mod consult;
 pub mod media;
 mod originate;
 mod queue_wait;
@@ -95,6 +96,7 @@ impl CallEngine {
                 opt_out: std::sync::OnceLock::new(),
                 desk: std::sync::OnceLock::new(),
                 next_port: AtomicU16::new(first_port),
+                replaceable: consult::Replaceable::default(),
             }),
         }
     }
@@ -330,6 +332,8 @@ pub(crate) struct CallEngineShared {
     opt_out: std::sync::OnceLock<OptOutHandler>,
     desk: std::sync::OnceLock<agents::DeskHandle>,
     next_port: AtomicU16,
+    /// Bridged calls a phone's attended transfer may take over.
+    replaceable: consult::Replaceable,
 }
 
 /// Called with the other party's E.164 number the moment a call reaches a

@@ -9,8 +9,9 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::agents::{Command, Notice, Transfer, Waiting};
+use super::agents::{Attended, Command, Notice, QueueCall, Transfer, Waiting};
 use super::bridge::{self, AgentLeg, BridgeOptions, PartyMut, Side};
+use super::consult::ConsultContext;
 use super::media::{MediaEvent, MediaSession};
 use super::{dtmf_from_info, CallEngineShared, Ending, InfoDigit, MediaSide};
 use crate::dialplan::numbers::number_prompts;
@@ -341,35 +342,80 @@ pub(super) async fn wait_in_queue(
                     }
                 }
                 Some(Notice::MovedTo(queue)) => log("queue", &format!("moved to {queue}")),
-                Some(Notice::Connect { agent, mut party }) => {
+                Some(Notice::Connect { agent, party }) => {
                     if let Some(pending) = &options.on_connect {
                         pending.settle();
                     }
                     log("queue", &format!("connected to agent {agent}"));
                     info!(agent = %agent, waited_ms = entered.elapsed().as_millis() as u64, "bridging caller to agent");
-                    let recording = (settings.record || options.record).then(|| {
-                        engine.settings.recordings_dir.join("queues").join(format!("{id}.wav"))
-                    });
-                    let caller_side = PartyMut { leg: &mut *leg, media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
-                    let options = BridgeOptions { recording, music: music.clone(), transfers: Some(desk) };
-                    let end = bridge::bridge(engine, caller_side, &mut party, options).await;
-                    desk.send(Command::Left {
-                        call: id.to_string(),
-                        end: QueueCallEnd {
-                            left_at: Utc::now(),
-                            result: "answered".into(),
-                            wait_ms: (entered.elapsed().saturating_sub(end.talk_time)).as_millis() as i64,
-                            talk_ms: Some(end.talk_time.as_millis() as i64),
-                            recording: end.recording.clone(),
-                        },
-                    });
+                    // Who the caller talks to, and the queue call that brought
+                    // them: the caller's own at first, a consulted agent's
+                    // after an attended transfer (its row closes when that
+                    // bridge ends). None for an outside number.
+                    let mut agent = agent;
+                    let mut party = *party;
+                    let mut queue_call = Some(QueueCall { id: id.to_string(), entered });
+                    let mut first_recording: Option<String> = None;
+                    let end = loop {
+                        let recording = (settings.record || options.record).then(|| recording_path(engine, id));
+                        let caller_side = PartyMut { leg: &mut *leg, media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
+                        // A phone's attended transfer may take this call's
+                        // agent (when the caller is that agent's phone).
+                        let (registration, hand_over) = engine.replaceable.register(caller_side.leg.call_id(), number);
+                        let with_agent = queue_call.is_some();
+                        let options = BridgeOptions {
+                            recording,
+                            music: music.clone(),
+                            transfers: with_agent.then_some(desk),
+                            agent: with_agent.then_some(agent.as_str()),
+                            consult: with_agent.then_some(ConsultContext { desk, call_id: id, screen: &screen, caller_number: number }),
+                            hand_over: Some(hand_over),
+                        };
+                        let end = bridge::bridge(engine, caller_side, &mut party, options).await;
+                        drop(registration);
+                        if first_recording.is_none() {
+                            first_recording.clone_from(&end.recording);
+                        }
+                        if let Some(request) = end.handed_over {
+                            log("transfer", &format!("agent {agent} was handed to another call (attended transfer)"));
+                            let attended = Attended { agent: agent.clone(), queue_call: queue_call.take(), party };
+                            if let Err(attended) = request.send(attended) {
+                                // The other call gave up waiting: nobody takes the agent.
+                                attended.party.hang_up_later("transfer_failed");
+                                if let Some(call) = attended.queue_call {
+                                    desk.send(Command::Left { end: answered(&call, end.talk_time, None), call: call.id });
+                                }
+                            }
+                            return WaitEnd::Over {
+                                ending: Ending { hangup_by: "engine", cause: "replaced".into() },
+                                outcome: Some(QueueOutcome::Connected { agent }),
+                                recording: first_recording,
+                            };
+                        }
+                        if let Some(call) = queue_call.take() {
+                            desk.send(Command::Left { call: call.id.clone(), end: answered(&call, end.talk_time, end.recording.clone()) });
+                        }
+                        match end.transfer {
+                            Some(Transfer::Attended(attended)) => {
+                                let Attended { agent: next, queue_call: next_call, party: next_party } = *attended;
+                                log("transfer", &format!("agent {agent} transferred the call to {next} after consulting"));
+                                info!(from = %agent, to = %next, "attended transfer: bridging the caller to the consulted party");
+                                if next_call.is_some() {
+                                    agent = next;
+                                }
+                                party = next_party;
+                                queue_call = next_call;
+                            }
+                            _ => break end,
+                        }
+                    };
                     let number_transfer = match end.transfer {
                         Some(Transfer::Queue(next)) => {
                             log("transfer", &format!("agent {agent} transferred the call to queue {next}"));
                             return WaitEnd::Transferred { queue: next };
                         }
                         Some(Transfer::Number(number)) => number,
-                        None => {
+                        Some(Transfer::Attended(_)) | None => {
                             let hangup_by = match end.hung_up_by {
                                 Some(Side::Caller) => "caller",
                                 Some(Side::Agent) => "agent",
@@ -378,7 +424,7 @@ pub(super) async fn wait_in_queue(
                             return WaitEnd::Over {
                                 ending: Ending { hangup_by, cause: end.cause },
                                 outcome: Some(QueueOutcome::Connected { agent }),
-                                recording: end.recording,
+                                recording: first_recording,
                             };
                         }
                     };
@@ -419,10 +465,10 @@ pub(super) async fn wait_in_queue(
                         (Ok(outside), false) => outside,
                         (Ok(outside), true) => {
                             AgentLeg::Phone(Box::new(outside)).hang_up_later("caller_gone");
-                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: end.recording };
+                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: first_recording };
                         }
                         (Err(_), true) => {
-                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: end.recording };
+                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: first_recording };
                         }
                         (Err(reason), false) => {
                             log("transfer", &format!("the transfer to {number_transfer} failed: {reason}"));
@@ -440,7 +486,7 @@ pub(super) async fn wait_in_queue(
                     return WaitEnd::Over {
                         ending: Ending { hangup_by, cause: second.cause },
                         outcome: Some(QueueOutcome::Connected { agent }),
-                        recording: end.recording,
+                        recording: first_recording,
                     };
                 }
                 Some(Notice::Overflow(crate::acd::OverflowTarget::CallbackOffer)) if can_call_back => {
@@ -536,6 +582,31 @@ pub(super) async fn wait_in_queue(
         }
     }
     end
+}
+
+/// A queue row closed after its agent talked for `talk`.
+fn answered(call: &QueueCall, talk: Duration, recording: Option<String>) -> QueueCallEnd {
+    QueueCallEnd {
+        left_at: Utc::now(),
+        result: "answered".into(),
+        wait_ms: call.entered.elapsed().saturating_sub(talk).as_millis() as i64,
+        talk_ms: Some(talk.as_millis() as i64),
+        recording,
+    }
+}
+
+/// Where a bridged call's stereo recording goes: `queues/<call>.wav`, or
+/// `<call>-2.wav`, ... for the next agent after a transfer (never over an
+/// earlier one).
+fn recording_path(engine: &CallEngineShared, id: &str) -> std::path::PathBuf {
+    let dir = engine.settings.recordings_dir.join("queues");
+    (1..100)
+        .map(|n| match n {
+            1 => dir.join(format!("{id}.wav")),
+            n => dir.join(format!("{id}-{n}.wav")),
+        })
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| dir.join(format!("{id}-last.wav")))
 }
 
 /// Only a plain phone number can be called back: a caller's From user is

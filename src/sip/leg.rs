@@ -88,6 +88,11 @@ impl Leg {
         }
     }
 
+    /// The dialog's SIP Call-ID (what a `Replaces` header names).
+    pub fn call_id(&self) -> String {
+        self.dialog.id().call_id
+    }
+
     /// 180 Ringing.
     pub fn ringing(&self) -> Result<(), SipError> {
         Ok(self.dialog.ringing(None, None)?)
@@ -242,9 +247,68 @@ pub fn refer_target(value: &str) -> String {
     uri.trim().to_string()
 }
 
+/// The Call-ID a transfer target's `Replaces` names (RFC 3891, as a
+/// Refer-To URI header: `sip:bob@host?Replaces=abc%40host%3Bto-tag%3D1...`):
+/// the dialog the referred party is to take the place of.
+pub fn replaces_call_id(target: &str) -> Option<String> {
+    let (_, headers) = target.split_once('?')?;
+    let value = headers.split('&').find_map(|header| {
+        let (name, value) = header.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("Replaces")
+            .then_some(value)
+    })?;
+    let decoded = percent_decode(value);
+    let call_id = decoded.split(';').next()?.trim();
+    (!call_id.is_empty() && call_id.len() <= 256).then(|| call_id.to_string())
+}
+
+/// `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| bytes.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                index += 3;
+            }
+            None => {
+                out.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::refer_target;
+    use super::{refer_target, replaces_call_id};
+
+    #[test]
+    fn replaces_names_the_dialog_to_take_over() {
+        let target = refer_target(
+            "<sip:sales@127.0.0.1:5060?Replaces=consult-1%40host%3Bto-tag%3Dabc%3Bfrom-tag%3Ddef>",
+        );
+        assert_eq!(replaces_call_id(&target).as_deref(), Some("consult-1@host"));
+        assert_eq!(
+            replaces_call_id("sip:x@h?Subject=hi&replaces=abc;to-tag=1").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(replaces_call_id("sip:sales@host"), None);
+        assert_eq!(replaces_call_id("sip:sales@host?Replaces="), None);
+        assert_eq!(
+            replaces_call_id("sip:x@h?Replaces=%4").as_deref(),
+            Some("%4")
+        );
+    }
 
     #[test]
     fn refer_to_values_give_their_uri() {

@@ -30,7 +30,7 @@ use rsipstack::EndpointBuilder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-pub use leg::{refer_target, Leg, LegEvent, Responder};
+pub use leg::{refer_target, replaces_call_id, Leg, LegEvent, Responder};
 pub use outbound::{DialProgress, DialRequest, OutboundCall, TrunkCredential};
 pub use registrar::{Binding, Registrar};
 pub use registration::RegistrationState;
