@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::dialer::campaign::CampaignSettings;
+use crate::dialer::campaign::{CampaignSettings, DialMode};
 use crate::dialer::list::{
     load_csv, normalise_number, ColumnMapping, ListError, LoadOptions, LoadSummary,
 };
@@ -74,9 +74,11 @@ pub async fn create(
     caller_id: &str,
     settings: &CampaignSettings,
 ) -> Result<CampaignRecord, CampaignError> {
+    // Agent-backed campaigns send people to agents: no dialplan needed.
+    let needs_dialplan = settings.mode == DialMode::Unattended;
     for (field, value) in [
         ("name", name),
-        ("dialplan", dialplan),
+        ("dialplan", if needs_dialplan { dialplan } else { "-" }),
         ("trunk", trunk),
         ("caller_id", caller_id),
     ] {

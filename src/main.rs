@@ -131,9 +131,10 @@ enum CampaignAction {
     /// Create a campaign (state draft). Settings not given take safe defaults.
     Create {
         name: String,
-        /// Dialplan run when a person answers.
+        /// Dialplan run when a person answers (not needed with --mode
+        /// progressive or predictive: people go to the queue's agents).
         #[arg(long)]
-        dialplan: String,
+        dialplan: Option<String>,
         /// Trunk name from the config's [[trunks]].
         #[arg(long)]
         trunk: String,
@@ -632,9 +633,15 @@ async fn campaign_command(config: &Config, action: CampaignAction) -> anyhow::Re
                 safe_harbor: safe_harbor.unwrap_or(defaults.safe_harbor),
                 record,
             };
-            let record =
-                campaign_cli::create(&store, &name, &dialplan, &trunk, &caller_id, &settings)
-                    .await?;
+            let record = campaign_cli::create(
+                &store,
+                &name,
+                dialplan.as_deref().unwrap_or_default(),
+                &trunk,
+                &caller_id,
+                &settings,
+            )
+            .await?;
             println!(
                 "created campaign '{}' ({}), state draft",
                 record.name, record.id

@@ -474,7 +474,8 @@ fn start_agent_campaign(engine: &Engine, config: &std::path::Path, leads: &[(&st
         engine,
         config,
         leads,
-        "hotline",
+        // Agent modes need no dialplan: people go straight to the queue.
+        None,
         &["--mode", "progressive", "--queue", "support"],
     );
 }
@@ -484,7 +485,7 @@ fn start_campaign(
     engine: &Engine,
     config: &std::path::Path,
     leads: &[(&str, &str)],
-    dialplan: &str,
+    dialplan: Option<&str>,
     mode: &[&str],
 ) {
     let zone = daytime_zone();
@@ -498,8 +499,6 @@ fn start_campaign(
         "campaign",
         "create",
         "outreach",
-        "--dialplan",
-        dialplan,
         "--trunk",
         "main",
         "--caller-id",
@@ -513,6 +512,9 @@ fn start_campaign(
         "--max-attempts",
         "1",
     ];
+    if let Some(dialplan) = dialplan {
+        args.extend(["--dialplan", dialplan]);
+    }
     args.extend_from_slice(mode);
     switchboard_cli(engine, config, &args);
     let loaded = switchboard_cli(
@@ -695,7 +697,13 @@ type = "hangup"
     })
     .await;
     let alice = phone(&engine, "alice", "uas_agent_answers.xml", 1000).await;
-    start_campaign(&engine, &path, &[("+12125550101", "Ana")], "press1", &[]);
+    start_campaign(
+        &engine,
+        &path,
+        &[("+12125550101", "Ana")],
+        Some("press1"),
+        &[],
+    );
 
     let welcome = encoded_prompt("en", "welcome", Codec::Pcmu);
     let silence = callee.stream_silence(Codec::Pcmu, Duration::from_secs(60));

@@ -254,6 +254,26 @@ async fn create_answers_201_then_409_and_400_for_bad_settings() {
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(answer.error().contains("name"), "{}", answer.error());
+
+    // A dialplan is needed unless people go to agents.
+    let answer = api
+        .post_json(
+            "/api/campaigns",
+            json!({ "name": "noplan", "trunk": "main", "caller_id": "+15550001111" }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(answer.error().contains("dialplan"), "{}", answer.error());
+    let answer = api
+        .post_json(
+            "/api/campaigns",
+            json!({
+                "name": "agents", "trunk": "main", "caller_id": "+15550001111",
+                "settings": { "mode": "progressive", "queue": "sales" },
+            }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json());
 }
 
 #[tokio::test]

@@ -128,12 +128,17 @@ impl CallEngine {
             direction: "outbound",
             caller: request.caller_id.clone(),
             called: request.number.clone(),
-            dialplan: Some(request.plan_name.clone()),
+            dialplan: Some(request.plan_name.clone()).filter(|name| !name.is_empty()),
             started_at,
         });
-        let Some(plan) = engine.plans.get(&request.plan_name) else {
-            unanswered(&mut report, 0, "dialplan_missing");
-            return report;
+        // An agent-backed campaign may name no dialplan: people go to agents.
+        let plan = match (engine.plans.get(&request.plan_name), &request.agents) {
+            (Some(plan), _) => plan,
+            (None, Some(agents)) if request.plan_name.is_empty() => agents.plan.clone(),
+            (None, _) => {
+                unanswered(&mut report, 0, "dialplan_missing");
+                return report;
+            }
         };
         let Some(super::LocalOffer {
             socket,

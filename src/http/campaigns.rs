@@ -60,6 +60,8 @@ impl CampaignView {
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     name: String,
+    /// Not needed for agent-backed campaigns (mode progressive or predictive).
+    #[serde(default)]
     dialplan: String,
     trunk: String,
     caller_id: String,
