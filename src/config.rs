@@ -155,6 +155,13 @@ pub struct QueueSettings {
     pub callback_digit: char,
     /// Trunk callbacks are dialled through (default: the first trunk).
     pub callback_trunk: Option<String>,
+    /// Attempts to reach a customer who asked for a callback (1-10,
+    /// default 3): a callback whose customer does not answer is tried again.
+    #[serde(default = "default_callback_attempts")]
+    pub callback_attempts: u32,
+    /// Seconds between those attempts (default 600).
+    #[serde(default = "default_callback_retry")]
+    pub callback_retry_secs: u64,
     /// Skill every agent needs, as `"name"` or `"name:level"`.
     pub required_skill: Option<String>,
     /// Record bridged calls as stereo WAV (caller left, agent right).
@@ -196,6 +203,12 @@ fn default_callback_digit() -> char {
 fn default_music() -> String {
     "hold_music".into()
 }
+fn default_callback_attempts() -> u32 {
+    3
+}
+fn default_callback_retry() -> u64 {
+    600
+}
 
 /// A disposition code: 1-40 letters, digits, `_` or `-`.
 pub fn valid_disposition(code: &str) -> bool {
@@ -220,6 +233,8 @@ impl QueueSettings {
             callback: false,
             callback_digit: default_callback_digit(),
             callback_trunk: None,
+            callback_attempts: default_callback_attempts(),
+            callback_retry_secs: default_callback_retry(),
             required_skill: None,
             record: false,
             music: default_music(),
@@ -705,6 +720,18 @@ impl Config {
                 return Err(ConfigError::Invalid {
                     key: format!("{key}.dispositions"),
                     message: "list one or more codes of 1-40 letters, digits, '_' or '-'".into(),
+                });
+            }
+            if !(1..=10).contains(&queue.callback_attempts) {
+                return Err(ConfigError::Invalid {
+                    key: format!("{key}.callback_attempts"),
+                    message: "must be 1 to 10".into(),
+                });
+            }
+            if !(1..=7 * 86_400).contains(&queue.callback_retry_secs) {
+                return Err(ConfigError::Invalid {
+                    key: format!("{key}.callback_retry_secs"),
+                    message: "must be 1 second to 7 days".into(),
                 });
             }
             if let Some(trunk) = &queue.callback_trunk {

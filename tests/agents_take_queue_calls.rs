@@ -458,6 +458,108 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
     drop(trunk);
 }
 
+/// A callback is stored: it survives a restart of the engine, and a
+/// customer who does not answer is called again, up to the queue's
+/// `callback_attempts`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
+    // The customer's line is busy on both attempts.
+    let (trunk, trunk_port) = sipp_server(
+        "uas_trunk_busy.xml",
+        &[],
+        &["-m", "2", "-timeout", "120s"],
+        None,
+    );
+    let (engine, config_dir) = engine_with(
+        &["alice", "bob"],
+        "ring_timeout_secs = 2\nwrap_up_secs = 1\ncallback = true\ncallback_attempts = 2\ncallback_retry_secs = 1",
+        Some(trunk_port),
+    )
+    .await;
+    // Alice's phone rings out: the caller asks to be called back.
+    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
+    wait_for_agent_state(&engine, "alice", "paused", 0).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
+            at,
+            AGENT_WAIT,
+        )
+        .await
+        .expect("the callback offer");
+    media.send_digit('1', 101).await;
+    assert_sipp_passes(sipp, &engine).await;
+    alice.finished(&engine).await;
+    let call = engine.ended_calls(1).await.remove(0);
+    let stored = poll_callback(&engine, &call.id, |row| row.state == "waiting").await;
+    assert_eq!(stored.number, "+15551234567");
+    assert_eq!(stored.attempts, 0);
+
+    // The engine restarts before any agent is free.
+    let (status, dir) = engine.stop().await;
+    assert!(status.success(), "{status}");
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_dir.path().join("switchboard.toml")),
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await;
+    engine
+        .wait_for_log("callbacks waiting from before the restart", 0, AGENT_WAIT)
+        .await;
+
+    // Bob logs in and takes the callback twice; the customer is busy both
+    // times, so the callback is given up after 2 attempts.
+    let bob = phone_for_calls(&engine, "bob", "uas_agent_answers_until_bye.xml", 1, &[], 2).await;
+    let failed = poll_callback(&engine, &call.id, |row| row.state == "failed").await;
+    assert_eq!(failed.attempts, 2, "{failed:?}");
+    let bob_log = bob.finished(&engine).await;
+    assert_eq!(
+        bob_log.matches("CALLBACK yes").count(),
+        2,
+        "bob was rung for each attempt: {bob_log}"
+    );
+    let store = engine.store().await;
+    let attempts: Vec<_> = store
+        .recent_calls(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.direction == "callback")
+        .collect();
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    assert!(
+        attempts
+            .iter()
+            .all(|c| c.outcome.as_deref() == Some("callback_not_answered")),
+        "{attempts:?}"
+    );
+    drop(trunk);
+}
+
+/// Waits for the stored callback of `call` to satisfy `done`.
+async fn poll_callback(
+    engine: &Engine,
+    call: &str,
+    done: impl Fn(&switchboard::store::CallbackRow) -> bool,
+) -> switchboard::store::CallbackRow {
+    let store = engine.store().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let row = store.callback(call).await.unwrap();
+        match row {
+            Some(row) if done(&row) => return row,
+            row => assert!(
+                tokio::time::Instant::now() < deadline,
+                "callback never reached the state wanted: {row:?}; engine log:\n{}",
+                engine.log_text()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
     let log = trunk_log(dir);
     trunk_events(&log)

@@ -37,7 +37,9 @@ use crate::acd::{
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, Registrar, SipServer};
-use crate::store::{AgentEventRow, CallEnd, DispositionRow, NewCall, QueueCallEnd, Store};
+use crate::store::{
+    AgentEventRow, CallEnd, CallbackRow, DispositionRow, NewCall, QueueCallEnd, Store,
+};
 
 /// What the desk tells a waiting caller's task.
 pub(crate) enum Notice {
@@ -102,6 +104,8 @@ pub(crate) enum Command {
         code: String,
         notes: String,
     },
+    /// A stored callback's turn (after a restart, or its retry delay).
+    RestoreCallback(CallbackRow),
     /// The agent answered a callback: may the customer be dialled?
     CallbackAnswered {
         call: CallId,
@@ -291,6 +295,25 @@ impl AgentDesk {
         let queues = Arc::new(queues);
         let snapshot = Arc::new(RwLock::new(DeskSnapshot::default()));
         let (records, record_receiver) = mpsc::unbounded_channel();
+        // Callbacks asked for before a restart go back in their queues.
+        let stored = store.clone();
+        let restore = (commands.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            match stored.waiting_callbacks().await {
+                Ok(rows) => {
+                    if !rows.is_empty() {
+                        info!(
+                            count = rows.len(),
+                            "callbacks waiting from before the restart"
+                        );
+                    }
+                    for row in rows {
+                        schedule_callback(restore.0.clone(), row, restore.1.clone());
+                    }
+                }
+                Err(error) => warn!(%error, "could not read the stored callbacks"),
+            }
+        });
         tokio::spawn(write_records(store, record_receiver, browsers.clone()));
         let desk_sip = sip.clone();
         let desk = Desk {
@@ -399,12 +422,65 @@ fn queue_config(queue: &QueueSettings) -> Result<QueueConfig, String> {
     Ok(cfg)
 }
 
-/// A callback waiting for (or being placed with) an agent.
+/// A callback waiting for (or being placed with) an agent. Stored in the
+/// database until placed (see [`CallbackRow`]).
 #[derive(Clone)]
 struct CallbackInfo {
     number: String,
     queue: String,
     screen: Vec<(String, String)>,
+    priority: u8,
+    requested_at: DateTime<Utc>,
+    /// Attempts that did not reach the customer.
+    attempts: u32,
+}
+
+impl CallbackInfo {
+    fn row(&self, call: &str, state: &str, next_attempt_at: DateTime<Utc>) -> CallbackRow {
+        CallbackRow {
+            call: call.to_string(),
+            queue: self.queue.clone(),
+            number: self.number.clone(),
+            screen: self.screen.clone(),
+            priority: self.priority,
+            requested_at: self.requested_at,
+            attempts: self.attempts,
+            next_attempt_at,
+            state: state.to_string(),
+            last_result: None,
+        }
+    }
+
+    fn of_row(row: CallbackRow) -> CallbackInfo {
+        CallbackInfo {
+            number: row.number,
+            queue: row.queue,
+            screen: row.screen,
+            priority: row.priority,
+            requested_at: row.requested_at,
+            attempts: row.attempts,
+        }
+    }
+}
+
+/// Puts a stored callback back in its queue at its next attempt's time (at
+/// once when that has passed), unless the engine stops first.
+fn schedule_callback(
+    commands: mpsc::UnboundedSender<Command>,
+    row: CallbackRow,
+    shutdown: CancellationToken,
+) {
+    let delay = (row.next_attempt_at - Utc::now())
+        .to_std()
+        .unwrap_or(Duration::ZERO);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {
+                commands.send(Command::RestoreCallback(row)).ok();
+            }
+            _ = shutdown.cancelled() => {}
+        }
+    });
 }
 
 enum Record {
@@ -424,6 +500,16 @@ enum Record {
         end: QueueCallEnd,
     },
     Disposition(DispositionRow),
+    /// A callback asked for (stored until placed).
+    Callback(CallbackRow),
+    /// How a callback's attempt went.
+    CallbackAttempt {
+        call: String,
+        attempts: u32,
+        state: &'static str,
+        next_attempt_at: DateTime<Utc>,
+        result: String,
+    },
 }
 
 /// Writes desk records in order, off the desk task.
@@ -448,6 +534,18 @@ async fn write_records(
                 store.queue_call_connected(call, agent, *at).await
             }
             Record::Left { call, end } => store.queue_call_left(call, end).await,
+            Record::Callback(row) => store.save_callback(row).await,
+            Record::CallbackAttempt {
+                call,
+                attempts,
+                state,
+                next_attempt_at,
+                result,
+            } => {
+                store
+                    .callback_attempted(call, *attempts, state, *next_attempt_at, result)
+                    .await
+            }
         };
         if let Err(error) = result {
             warn!(%error, "could not record a queue or agent event");
@@ -633,12 +731,15 @@ impl Desk {
                     info!(call = %call, queue = %queue, number = %Masked(&caller.caller_number), "callback queued");
                     let mut screen = caller.screen;
                     screen.push(("X-Switchboard-Callback".into(), "yes".into()));
-                    self.callbacks.insert(
+                    self.keep_callback(
                         call_id,
                         CallbackInfo {
                             number: caller.caller_number,
                             queue,
                             screen,
+                            priority,
+                            requested_at: Utc::now(),
+                            attempts: 0,
                         },
                     );
                 } else {
@@ -694,7 +795,9 @@ impl Desk {
             Command::Left { call, end } => {
                 let call_id = CallId::from(call.as_str());
                 self.callers.remove(&call_id);
-                self.callbacks.remove(&call_id);
+                if let Some(callback) = self.callbacks.remove(&call_id) {
+                    self.callback_attempted(&call, callback, &end.result);
+                }
                 self.placing.remove(&call_id);
                 let event = if end.result == "answered" || end.result == "callback_answered" {
                     Event::CallEnded {
@@ -713,10 +816,10 @@ impl Desk {
                 let Some(caller) = self.callers.remove(&call_id) else {
                     return;
                 };
-                let queue = self
+                let (queue, priority) = self
                     .acd
                     .call_status(&call_id)
-                    .map(|status| status.queue)
+                    .map(|status| (status.queue, status.priority))
                     .unwrap_or_default();
                 if self.feed(Event::CallbackRequested {
                     call: call_id.clone(),
@@ -736,14 +839,41 @@ impl Desk {
                     info!(call = %call, number = %Masked(&number), "callback requested; the call keeps its place");
                     let mut screen = caller.screen;
                     screen.push(("X-Switchboard-Callback".into(), "yes".into()));
-                    self.callbacks.insert(
+                    self.keep_callback(
                         call_id,
                         CallbackInfo {
                             number,
                             queue,
                             screen,
+                            priority,
+                            requested_at: Utc::now(),
+                            attempts: 0,
                         },
                     );
+                }
+            }
+            Command::RestoreCallback(row) => {
+                let call_id = CallId::from(row.call.as_str());
+                if self.callbacks.contains_key(&call_id) {
+                    return;
+                }
+                let info = CallInfo::new(call_id.clone(), row.queue.as_str())
+                    .priority(row.priority)
+                    .callback();
+                if self.queues.contains_key(&row.queue) && self.feed(Event::CallEnqueued(info)) {
+                    info!(call = %row.call, queue = %row.queue, number = %Masked(&row.number), attempts = row.attempts, "stored callback back in its queue");
+                    self.callbacks.insert(call_id, CallbackInfo::of_row(row));
+                } else {
+                    warn!(call = %row.call, queue = %row.queue, "stored callback's queue no longer exists; giving it up");
+                    self.records
+                        .send(Record::CallbackAttempt {
+                            call: row.call,
+                            attempts: row.attempts,
+                            state: "failed",
+                            next_attempt_at: Utc::now(),
+                            result: format!("no queue is named '{}'", row.queue),
+                        })
+                        .ok();
                 }
             }
             Command::CallbackAnswered {
@@ -1044,6 +1174,69 @@ impl Desk {
         }
     }
 
+    /// Holds a new callback and stores it, so a restart does not lose it.
+    fn keep_callback(&mut self, call: CallId, info: CallbackInfo) {
+        self.records
+            .send(Record::Callback(info.row(
+                &call.0,
+                "waiting",
+                info.requested_at,
+            )))
+            .ok();
+        self.callbacks.insert(call, info);
+    }
+
+    /// A callback attempt is over: done when the customer talked to the
+    /// agent; otherwise tried again after the queue's retry delay, up to its
+    /// attempts.
+    fn callback_attempted(&mut self, call: &str, mut info: CallbackInfo, result: &str) {
+        if result == "callback_answered" {
+            self.records
+                .send(Record::CallbackAttempt {
+                    call: call.to_string(),
+                    attempts: info.attempts,
+                    state: "completed",
+                    next_attempt_at: Utc::now(),
+                    result: result.to_string(),
+                })
+                .ok();
+            return;
+        }
+        info.attempts += 1;
+        let (limit, retry) = self.queues.get(&info.queue).map_or((1, 0), |queue| {
+            (queue.callback_attempts, queue.callback_retry_secs)
+        });
+        if info.attempts >= limit {
+            warn!(call, number = %Masked(&info.number), attempts = info.attempts, "callback given up: the customer was not reached");
+            self.records
+                .send(Record::CallbackAttempt {
+                    call: call.to_string(),
+                    attempts: info.attempts,
+                    state: "failed",
+                    next_attempt_at: Utc::now(),
+                    result: result.to_string(),
+                })
+                .ok();
+            return;
+        }
+        let next = Utc::now() + chrono::Duration::seconds(retry as i64);
+        info!(call, number = %Masked(&info.number), attempts = info.attempts, retry_in_s = retry, "callback not connected; trying again later");
+        self.records
+            .send(Record::CallbackAttempt {
+                call: call.to_string(),
+                attempts: info.attempts,
+                state: "waiting",
+                next_attempt_at: next,
+                result: result.to_string(),
+            })
+            .ok();
+        schedule_callback(
+            self.commands.clone(),
+            info.row(call, "waiting", next),
+            self.shutdown.clone(),
+        );
+    }
+
     /// A callback's turn: ring the reserved agent, then the customer, and
     /// bridge them. The agent counts as on the call from its answer.
     fn place_callback(&mut self, call: CallId, agent: AgentId) {
@@ -1066,7 +1259,17 @@ impl Desk {
         };
         let Some(trunk) = trunk else {
             warn!(call = %call, "callback cannot be placed: no agent contact or no trunk configured");
-            self.callbacks.remove(&call);
+            if let Some(callback) = self.callbacks.remove(&call) {
+                self.records
+                    .send(Record::CallbackAttempt {
+                        call: call.to_string(),
+                        attempts: callback.attempts,
+                        state: "failed",
+                        next_attempt_at: Utc::now(),
+                        result: "no trunk is configured".into(),
+                    })
+                    .ok();
+            }
             self.feed(Event::CallAbandoned { call: call.clone() });
             self.records
                 .send(Record::Left {

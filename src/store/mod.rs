@@ -17,9 +17,11 @@ use sqlx::{FromRow, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 mod agents;
+mod callbacks;
 mod campaigns;
 
 pub use agents::{AgentEventRow, AgentFigures, DispositionRow, QueueCallEnd, QueueFigures};
+pub use callbacks::CallbackRow;
 
 pub use campaigns::{
     AttemptRecord, AttemptResult, CampaignCounts, CampaignRecord, LeadRecord, NewLead, Recovery,
