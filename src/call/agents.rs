@@ -490,6 +490,7 @@ fn reason_name(reason: ChangeReason) -> &'static str {
         ChangeReason::CallEnded => "call_ended",
         ChangeReason::WrapUpElapsed => "wrap_up_elapsed",
         ChangeReason::WrapUpDone => "wrap_up_done",
+        ChangeReason::Removed => "removed",
     }
 }
 
@@ -920,6 +921,8 @@ impl Desk {
                         }))
                         .ok();
                 }
+                // Agents are not removed yet.
+                Action::AgentRemoved { .. } => {}
             }
         }
         warn!("the ACD produced too many actions at once");
