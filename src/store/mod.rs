@@ -19,7 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 mod agents;
 mod campaigns;
 
-pub use agents::{AgentEventRow, AgentFigures, DispositionRow, QueueCallEnd, QueueFigures};
+pub use agents::{
+    AgentEventRow, AgentFigures, DispositionRow, QueueCallEnd, QueueFigures, StoredAgent,
+};
 
 pub use campaigns::{
     AttemptRecord, AttemptResult, CampaignCounts, CampaignRecord, LeadRecord, NewLead, Recovery,
