@@ -363,6 +363,8 @@ impl AgentDesk {
             busy_since: HashMap::new(),
             shutdown,
         };
+        // The API may list the agents before the desk's first event.
+        desk.publish();
         tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
         let handle = DeskHandle {
             commands,
