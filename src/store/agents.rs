@@ -291,6 +291,30 @@ impl Store {
             .collect())
     }
 
+    /// An agent's state changes, oldest first.
+    pub async fn agent_events(&self, agent: &str) -> Result<Vec<AgentEventRow>, StoreError> {
+        let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT at, from_state, to_state, reason, detail FROM agent_events \
+             WHERE agent = ?1 ORDER BY id",
+        )
+        .bind(agent)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, from_state, to_state, reason, detail)| AgentEventRow {
+                agent: agent.to_string(),
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|at| at.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                from_state,
+                to_state,
+                reason,
+                detail,
+            })
+            .collect())
+    }
+
     pub async fn record_agent_event(&self, row: &AgentEventRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO agent_events (agent, at, from_state, to_state, reason, detail) \
