@@ -645,30 +645,24 @@ impl Config {
                 });
             }
         }
+        // The same rules as agents created through the REST API.
         let mut agent_ids = std::collections::BTreeSet::new();
         for agent in &self.agents {
-            let valid_id = !agent.id.is_empty()
-                && agent
-                    .id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-            if !valid_id {
+            use crate::directory::{check_id, check_name, check_password, check_skills};
+            let checked = check_id(&agent.id)
+                .and_then(|()| check_name(&agent.name))
+                .and_then(|()| check_password(&agent.password))
+                .and_then(|()| check_skills(&agent.skills));
+            if let Err(error) = checked {
                 return Err(ConfigError::Invalid {
-                    key: format!("agents '{}'.id", agent.id),
-                    message: "use letters, digits, '.', '_' or '-' (it is the SIP user name)"
-                        .into(),
+                    key: format!("agents '{}'.{}", agent.id, error.field),
+                    message: error.message,
                 });
             }
             if !agent_ids.insert(agent.id.as_str()) {
                 return Err(ConfigError::Invalid {
                     key: format!("agents '{}'", agent.id),
                     message: "two agents have this id".into(),
-                });
-            }
-            if agent.password.len() < 8 {
-                return Err(ConfigError::Invalid {
-                    key: format!("agents '{}'.password", agent.id),
-                    message: "use at least 8 characters".into(),
                 });
             }
         }
@@ -918,6 +912,34 @@ mod tests {
         assert!(!format!("{config:?}").contains("s3cret"));
         let error = Config::from_toml(Path::new("x.toml"), "[http]\ntoken = \"\"\n").unwrap_err();
         assert!(error.to_string().contains("http.token"), "{error}");
+    }
+
+    #[test]
+    fn agents_follow_the_same_rules_as_the_api() {
+        let agent = |fields: &str| {
+            Config::from_toml(
+                Path::new("x.toml"),
+                &format!("[[agents]]\nid = \"alice\"\nname = \"Alice\"\npassword = \"long enough\"\n{fields}"),
+            )
+        };
+        assert!(agent("skills = { spanish = 10 }").is_ok());
+        let error = agent("skills = { spanish = 11 }").unwrap_err().to_string();
+        assert!(error.contains("agents 'alice'.skills"), "{error}");
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[[agents]]\nid = \"alice\"\nname = \"Alice\"\npassword = \"short\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("agents 'alice'.password"), "{error}");
+        assert!(!error.contains("short"), "{error}");
+        let error = Config::from_toml(
+            Path::new("x.toml"),
+            "[[agents]]\nid = \"al ice\"\nname = \"Alice\"\npassword = \"long enough\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("agents 'al ice'.id"), "{error}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub struct Engine {
     handler: Arc<CallEngine>,
     call_log: CallLog,
     http: Option<HttpServer>,
+    desk: Arc<std::sync::OnceLock<AgentDesk>>,
     shutdown: CancellationToken,
 }
 
@@ -51,6 +52,18 @@ impl Engine {
     pub async fn start_as(config: Config, role: Role) -> anyhow::Result<Engine> {
         let server = role == Role::Server;
         let store = Store::open(&config.database.url).await?;
+        // First, while the database holds only the previous run's writes.
+        let agents_closed = if server {
+            store.close_agent_states_left_open().await?
+        } else {
+            0
+        };
+        if agents_closed > 0 {
+            warn!(
+                agents = agents_closed,
+                "agents left logged in by a previous run that did not stop cleanly were logged out as of its last activity"
+            );
+        }
         let interrupted = if server {
             store.close_interrupted_calls(Utc::now()).await?
         } else {
@@ -155,16 +168,21 @@ impl Engine {
             call_log.clone(),
             shutdown.clone(),
         ));
-        let registrar = (!config.agents.is_empty() && server).then(|| {
-            Arc::new(crate::sip::Registrar::new(
-                &config.sip.realm,
-                config
-                    .agents
-                    .iter()
-                    .map(|agent| (agent.id.clone(), agent.password.clone()))
-                    .collect(),
-            ))
-        });
+        // Agents from the config file and those created through the API;
+        // the registrar exists even without agents, for agents created later.
+        let directory = Arc::new(crate::directory::AgentDirectory::from_config(&config));
+        let (registrar, kept_logged_out) = if server {
+            let loaded = crate::call::load_stored_agents(&store, &directory).await?;
+            if loaded > 0 {
+                info!(agents = loaded, "agents created through the API loaded");
+            }
+            (
+                Some(Arc::new(crate::sip::Registrar::new(directory.clone()))),
+                store.agents_kept_logged_out().await?,
+            )
+        } else {
+            (None, Default::default())
+        };
         let sip = SipServer::start(
             SipServerConfig {
                 registrar: registrar.clone(),
@@ -200,12 +218,14 @@ impl Engine {
                 registrations.push(state);
             }
         }
-        if server {
+        if let Some(registrar) = registrar {
             let desk = AgentDesk::start(
                 &handler,
                 sip.clone(),
                 registrar,
                 &config,
+                directory,
+                kept_logged_out,
                 store.clone(),
                 shutdown.child_token(),
             )
@@ -231,6 +251,7 @@ impl Engine {
             handler,
             call_log,
             http,
+            desk: desk_slot,
             shutdown,
         })
     }
@@ -254,7 +275,8 @@ impl Engine {
     }
 
     /// Stops taking calls, hangs up the ones in progress (BYE), waits up to
-    /// `grace` for them to end, and flushes the call log.
+    /// `grace` for them to end, and flushes the call log and the agent
+    /// events (a logout for every agent still logged in).
     pub async fn shutdown(self, grace: Duration) {
         info!(active_calls = self.active_calls(), "shutting down");
         self.shutdown.cancel();
@@ -268,6 +290,10 @@ impl Engine {
             // The API stopped accepting with `shutdown`; let requests in flight end.
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             http.stopped(remaining.max(Duration::from_secs(1))).await;
+        }
+        if let Some(desk) = self.desk.get() {
+            // The desk stopped with `shutdown`; its last events are logouts.
+            desk.stopped(Duration::from_secs(5)).await;
         }
         self.call_log.flush().await;
         // Let trunks hear our unregister before SIP goes away.

@@ -8,6 +8,7 @@ pub mod campaigns;
 pub mod config;
 pub mod dialer;
 pub mod dialplan;
+pub mod directory;
 pub mod engine;
 pub mod http;
 pub mod media;

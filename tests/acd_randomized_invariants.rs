@@ -67,25 +67,60 @@ fn build() -> Acd {
     acd.add_queue(QueueConfig::new("all", Strategy::RoundRobin).wrap_up(secs(3)))
         .unwrap();
     for i in 0..8u8 {
-        let id = format!("a{i}");
-        let mut cfg = AgentConfig::new(id.as_str(), id.as_str())
-            .queue("all")
-            .skill("tech", 1 + i % 10);
-        if i % 2 == 0 {
-            cfg = cfg.queue("sales");
-        }
-        if i % 3 != 1 {
-            cfg = cfg.queue("support");
-        }
-        if i < 4 {
-            cfg = cfg.queue("vip").skill("german", 3 + i);
-        }
-        if i == 7 {
-            cfg = cfg.pause_on_no_answer(false).ring_timeout(secs(5));
-        }
-        acd.add_agent(cfg).unwrap();
+        acd.add_agent(agent_config(i)).unwrap();
     }
     acd
+}
+
+/// Agent `a{i}` as first added.
+fn agent_config(i: u8) -> AgentConfig {
+    let id = format!("a{i}");
+    let mut cfg = AgentConfig::new(id.as_str(), id.as_str())
+        .queue("all")
+        .skill("tech", 1 + i % 10);
+    if i.is_multiple_of(2) {
+        cfg = cfg.queue("sales");
+    }
+    if i % 3 != 1 {
+        cfg = cfg.queue("support");
+    }
+    if i < 4 {
+        cfg = cfg.queue("vip").skill("german", 3 + i);
+    }
+    if i == 7 {
+        cfg = cfg.pause_on_no_answer(false).ring_timeout(secs(5));
+    }
+    cfg
+}
+
+/// Agents are deleted, added back and changed (queues, skills) now and then,
+/// as the REST API does.
+fn change_agents(rng: &mut Rng, acd: &mut Acd, now: Duration) {
+    let i = rng.below(8) as u8;
+    let id = a(&format!("a{i}"));
+    let present = acd.agent_state(&id).is_some();
+    match rng.below(100) {
+        0..=1 if present => {
+            acd.remove_agent(&id, now).unwrap();
+        }
+        2..=4 if !present => acd.add_agent(agent_config(i)).unwrap(),
+        5..=6 if present => {
+            let mut cfg = agent_config(i);
+            let keep: Vec<String> = cfg
+                .queues
+                .iter()
+                .filter(|_| rng.chance(60))
+                .cloned()
+                .collect();
+            cfg.queues = keep;
+            if rng.chance(50) {
+                cfg = cfg.queue(QUEUES[rng.below(QUEUES.len() as u64) as usize]);
+            }
+            cfg = cfg.skill("tech", 1 + rng.below(10) as u8);
+            acd.update_agent(cfg, now).unwrap();
+        }
+        _ => {}
+    }
 }
 
 struct Model {
@@ -112,6 +147,7 @@ impl Model {
                 Action::AnnouncePosition { .. } => "announce",
                 Action::Overflow { .. } => "overflow",
                 Action::PlaceCallback { .. } => "callback placed",
+                Action::AgentRemoved { .. } => "removed",
                 Action::AgentStateChanged { to, .. } => match to {
                     AgentState::Paused { reason } if reason == "no answer" => "paused no answer",
                     AgentState::WrapUp { .. } => "wrap-up",
@@ -147,6 +183,18 @@ impl Model {
                 Action::CancelOffer { agents, .. } => assert!(!agents.is_empty()),
                 Action::AnnouncePosition { position, .. } => assert!(position >= 1),
                 Action::PlaceCallback { .. } => {}
+                Action::AgentRemoved { agent } => {
+                    assert!(
+                        self.told
+                            .get(&agent)
+                            .is_none_or(|state| *state == AgentState::LoggedOut),
+                        "{agent} removed while logged in"
+                    );
+                    assert!(
+                        acd.agent_state(&agent).is_none(),
+                        "{agent} still in the ACD after AgentRemoved"
+                    );
+                }
             }
         }
     }
@@ -327,6 +375,9 @@ fn run(seed: u64, steps: usize, stats: &mut BTreeMap<&'static str, usize>) {
             model.absorb(&mut acd, &QUEUES);
             check(&acd, &model, now, true);
         }
+        change_agents(&mut rng, &mut acd, now);
+        model.absorb(&mut acd, &QUEUES);
+        check(&acd, &model, now, false);
         let event = random_event(&mut rng, &acd, &mut next_call, &model);
         let result = acd.handle(event.clone(), now);
         if result.is_ok() {
@@ -367,6 +418,7 @@ fn random_events_never_break_invariants() {
         "paused no answer",
         "wrap-up",
         "logged out",
+        "removed",
     ] {
         assert!(
             stats.get(kind).copied().unwrap_or(0) > 0,

@@ -121,6 +121,8 @@ impl AgentState {
 pub(crate) enum Pending {
     Logout(ChangeReason),
     Pause(String),
+    /// The agent was removed while on a call: it leaves once the call ends.
+    Remove,
 }
 
 #[derive(Debug, Clone)]

@@ -56,6 +56,21 @@ fn valid_level(level: u8) -> bool {
     (1..=10).contains(&level)
 }
 
+/// Takes `agent` out of `queue`'s members. Round robin goes on from the
+/// member before it, as if it had never been there.
+fn forget_member(queue: &mut Queue, agent: &AgentId) {
+    let Some(index) = queue.members.iter().position(|m| m == agent) else {
+        return;
+    };
+    if queue.rr_last.as_ref() == Some(agent) {
+        queue.rr_last = index
+            .checked_sub(1)
+            .or_else(|| queue.members.len().checked_sub(1).filter(|last| *last > 0))
+            .and_then(|before| queue.members.get(before).cloned());
+    }
+    queue.members.remove(index);
+}
+
 impl Acd {
     /// New ACD without queues or agents.
     pub fn new(config: AcdConfig) -> Self {
@@ -111,6 +126,75 @@ impl Acd {
         if self.agents.contains_key(&cfg.id) {
             return Err(AcdError::DuplicateAgent(cfg.id));
         }
+        self.check_agent_config(&mut cfg)?;
+        for q in &cfg.queues {
+            if let Some(queue) = self.queues.get_mut(q) {
+                queue.members.push(cfg.id.clone());
+            }
+        }
+        self.agents.insert(cfg.id.clone(), Agent::new(cfg));
+        Ok(())
+    }
+
+    /// Changes an agent's name, skills, queues and overrides, keeping its
+    /// state. The agent joins new queues at the end of their round-robin
+    /// order; calls waiting in them may be offered to it at once. An offer
+    /// already ringing stands even if the agent left that call's queue.
+    pub fn update_agent(&mut self, mut cfg: AgentConfig, now: Duration) -> Result<(), AcdError> {
+        if !self.agents.contains_key(&cfg.id) {
+            return Err(AcdError::UnknownAgent(cfg.id));
+        }
+        self.check_agent_config(&mut cfg)?;
+        for (name, queue) in &mut self.queues {
+            let wanted = cfg.queues.contains(name);
+            let member = queue.members.contains(&cfg.id);
+            if wanted && !member {
+                queue.members.push(cfg.id.clone());
+            } else if !wanted && member {
+                forget_member(queue, &cfg.id);
+            }
+        }
+        if let Some(agent) = self.agents.get_mut(&cfg.id) {
+            agent.cfg = cfg;
+        }
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Removes an agent (deleted by an administrator). An agent ringing for
+    /// a call has the offer withdrawn (`CancelOffer`) and the call goes to
+    /// someone else. An agent on a call stays until that call ends, so no
+    /// caller is cut off, and then leaves without wrap-up. Either way
+    /// [`Action::AgentRemoved`] says when it is gone (after an
+    /// `AgentStateChanged` to logged out with [`ChangeReason::Removed`] if
+    /// it was logged in). Returns true when it left at once.
+    pub fn remove_agent(&mut self, id: &AgentId, now: Duration) -> Result<bool, AcdError> {
+        match self.agent(id)?.state.clone() {
+            AgentState::OnCall { .. } => {
+                if let Some(a) = self.agents.get_mut(id) {
+                    a.pending = Some(Pending::Remove);
+                }
+                return Ok(false);
+            }
+            AgentState::Ringing { call, .. } => {
+                self.withdraw(&call, id, now, false);
+                self.push(Action::CancelOffer {
+                    call,
+                    agents: vec![id.clone()],
+                });
+            }
+            AgentState::LoggedOut
+            | AgentState::Available { .. }
+            | AgentState::WrapUp { .. }
+            | AgentState::Paused { .. } => {}
+        }
+        self.finish_removal(id);
+        self.dispatch(now);
+        Ok(true)
+    }
+
+    /// Skill levels in range and queues that exist; drops repeated queues.
+    fn check_agent_config(&self, cfg: &mut AgentConfig) -> Result<(), AcdError> {
         if cfg.skills.values().any(|l| !valid_level(*l)) {
             return Err(AcdError::InvalidConfig(format!(
                 "agent {}: skill level must be 1..=10",
@@ -122,12 +206,6 @@ impl Acd {
         }
         let mut seen = BTreeSet::new();
         cfg.queues.retain(|q| seen.insert(q.clone()));
-        for q in &cfg.queues {
-            if let Some(queue) = self.queues.get_mut(q) {
-                queue.members.push(cfg.id.clone());
-            }
-        }
-        self.agents.insert(cfg.id.clone(), Agent::new(cfg));
         Ok(())
     }
 
@@ -313,7 +391,17 @@ impl Acd {
     }
 
     fn login(&mut self, id: &AgentId, now: Duration) -> Result<(), AcdError> {
-        if self.agent(id)?.state.is_logged_in() {
+        let agent = self.agent(id)?;
+        if agent.state.is_logged_in() {
+            // Logging in again while a logout waits for the end of a call
+            // (the phone came back, or the agent or a supervisor logged in
+            // again) cancels that logout.
+            if matches!(agent.pending, Some(Pending::Logout(_))) {
+                if let Some(a) = self.agents.get_mut(id) {
+                    a.pending = None;
+                }
+                return Ok(());
+            }
             return Err(AcdError::InvalidAgentState {
                 agent: id.clone(),
                 what: "already logged in",
@@ -347,7 +435,10 @@ impl Acd {
             }
             AgentState::OnCall { .. } => {
                 if let Some(a) = self.agents.get_mut(id) {
-                    a.pending = Some(Pending::Logout(reason));
+                    // A removal after the call already logs the agent out.
+                    if !matches!(a.pending, Some(Pending::Remove)) {
+                        a.pending = Some(Pending::Logout(reason));
+                    }
                 }
                 return Ok(());
             }
@@ -372,7 +463,7 @@ impl Acd {
     fn pause(&mut self, id: &AgentId, reason: String, now: Duration) -> Result<(), AcdError> {
         let agent = self.agent(id)?;
         let state = agent.state.clone();
-        let logout_pending = matches!(agent.pending, Some(Pending::Logout(_)));
+        let logout_pending = matches!(agent.pending, Some(Pending::Logout(_) | Pending::Remove));
         match state {
             AgentState::LoggedOut => Err(AcdError::InvalidAgentState {
                 agent: id.clone(),
@@ -624,6 +715,7 @@ impl Acd {
                 self.transition(id, AgentState::Paused { reason: r }, ChangeReason::Pause)
             }
             Some(Pending::Logout(r)) => self.transition(id, AgentState::LoggedOut, r),
+            Some(Pending::Remove) => self.finish_removal(id),
             None => {
                 a.idle_since = now;
                 self.transition(id, AgentState::Available { since: now }, reason);
@@ -648,6 +740,8 @@ impl Acd {
         if let Some(Pending::Logout(r)) = a.pending {
             a.pending = None;
             self.transition(id, AgentState::LoggedOut, r);
+        } else if matches!(a.pending, Some(Pending::Remove)) {
+            self.finish_removal(id);
         } else if wrap.is_zero() {
             self.make_available(id, now, ChangeReason::CallEnded);
         } else {
@@ -659,6 +753,20 @@ impl Acd {
                 ChangeReason::CallEnded,
             );
         }
+    }
+
+    /// Takes a removed agent out of the ACD and its queues.
+    fn finish_removal(&mut self, id: &AgentId) {
+        if self.agents.get(id).is_some_and(|a| a.state.is_logged_in()) {
+            self.transition(id, AgentState::LoggedOut, ChangeReason::Removed);
+        }
+        if self.agents.remove(id).is_none() {
+            return;
+        }
+        for queue in self.queues.values_mut() {
+            forget_member(queue, id);
+        }
+        self.push(Action::AgentRemoved { agent: id.clone() });
     }
 
     /// Removes `agent` from the offer of `call`; the call waits again when

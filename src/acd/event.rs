@@ -105,6 +105,8 @@ pub enum ChangeReason {
     WrapUpElapsed,
     /// Agent ended wrap-up early.
     WrapUpDone,
+    /// The agent was removed from the ACD (deleted).
+    Removed,
 }
 
 /// Output actions, drained with [`Acd::poll_action`](super::Acd::poll_action).
@@ -166,5 +168,11 @@ pub enum Action {
         to: AgentState,
         /// Why.
         reason: ChangeReason,
+    },
+    /// The agent left the ACD ([`Acd::remove_agent`](super::Acd::remove_agent)),
+    /// at once or once its call ended; its id may be added again.
+    AgentRemoved {
+        /// Agent.
+        agent: AgentId,
     },
 }

@@ -38,7 +38,12 @@
 //!   agents that already failed to answer it while others are free;
 //! * logout / registration loss while ringing withdraws the offer
 //!   (`CancelOffer`) and re-routes the call; while on a call it takes effect
-//!   when the call ends (no wrap-up); otherwise it is immediate;
+//!   when the call ends (no wrap-up); otherwise it is immediate; a login
+//!   while such a logout waits cancels it;
+//! * [`Acd::remove_agent`] (an agent deleted) works like a logout, then
+//!   takes the agent out of its queues (`AgentRemoved`): while ringing the
+//!   call is offered to someone else, while on a call it waits for the call
+//!   to end, so the caller is never cut off;
 //! * `CallAbandoned` / `CallEnded` while being offered cancels the offer and
 //!   returns the ringing agents to `Available` at once, keeping their idle
 //!   time (no wrap-up); when connected, the agent goes to wrap-up;

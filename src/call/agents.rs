@@ -7,6 +7,14 @@
 //!   that registers, or a page that logs in, logs its agent in; an
 //!   unregistration, an expired binding or a closed page logs it out
 //!   (deferred to the end of a call in progress).
+//! - A logout through the API keeps the agent logged out whatever its phone
+//!   does, until a login through the API or on the agent page (it is
+//!   remembered across restarts from the last stored event).
+//! - Agents come from the shared [`AgentDirectory`]; the API adds, changes
+//!   and deletes them while the desk runs. A deleted agent on a call
+//!   finishes it, then leaves.
+//! - When the engine stops, every logged-in agent gets a logout event, so
+//!   time per state does not count the downtime.
 //! - An agent with the agent page open is offered calls there (screen pop,
 //!   answer button, WebRTC audio); otherwise on the registered phone.
 //! - An offer is an INVITE to the agent's registered contact, carrying the
@@ -35,11 +43,15 @@ use crate::acd::{
     Event, OverflowTarget, QueueConfig, Strategy,
 };
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
+use crate::directory::{AgentAccount, AgentDirectory};
 use crate::pii::Masked;
 use crate::sip::{DialProgress, DialRequest, Registrar, SipServer};
 use crate::store::{
     AgentEventRow, CallEnd, CallbackRow, DispositionRow, NewCall, QueueCallEnd, Store,
 };
+
+/// What a page closed by a logout through the API is told.
+const LOGGED_OUT_BY_API: &str = "you were logged out (through the API); log in again to take calls";
 
 /// What the desk tells a waiting caller's task.
 pub(crate) enum Notice {
@@ -113,6 +125,49 @@ pub(crate) enum Command {
         serial: u64,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
+    /// An agent created through the API (already in the directory); the
+    /// reply comes once the desk's snapshot shows it.
+    AgentAdded {
+        account: AgentAccount,
+        reply: tokio::sync::oneshot::Sender<()>,
+    },
+    /// An agent's name, skills or queues changed.
+    AgentChanged {
+        account: AgentAccount,
+        reply: tokio::sync::oneshot::Sender<()>,
+    },
+    /// An agent was deleted; the reply is true when it left at once, false
+    /// when it finishes its call first.
+    AgentDeleted {
+        agent: String,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
+    /// Log in (through the API): ends a logout made through the API.
+    Login {
+        agent: String,
+        reply: tokio::sync::oneshot::Sender<Presence>,
+    },
+    /// Log out (through the API) and stay out until the next login.
+    Logout {
+        agent: String,
+        reply: tokio::sync::oneshot::Sender<Presence>,
+    },
+    /// The agent logged in on the agent page.
+    PageLogin { agent: String },
+}
+
+/// An agent's state after a login or logout through the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Presence {
+    pub agent: String,
+    /// logged_out | available | ringing | on_call | wrap_up | paused
+    pub state: String,
+    /// A registered phone or an open agent page.
+    pub reachable: bool,
+    /// Logged out through the API: a phone or page does not log it in.
+    pub stays_logged_out: bool,
+    /// A logout waits for the end of the call in progress.
+    pub logout_after_call: bool,
 }
 
 /// The desk's handle, held by every call.
@@ -234,7 +289,14 @@ pub struct AgentView {
     pub state: String,
     /// The call being offered or talked, or the pause reason.
     pub detail: Option<String>,
+    /// A registered phone or an open agent page (and not kept logged out).
     pub registered: bool,
+    /// Where the agent is defined: "config" (the config file) or "api".
+    pub origin: &'static str,
+    pub skills: BTreeMap<String, u8>,
+    pub queues: Vec<String>,
+    /// Logged out through the API: stays out until the next login.
+    pub stays_logged_out: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -251,23 +313,33 @@ pub struct QueueView {
 /// Agent queues, running.
 #[derive(Clone)]
 pub struct AgentDesk {
-    handle: DeskHandle,
+    pub(super) handle: DeskHandle,
     snapshot: Arc<RwLock<DeskSnapshot>>,
     browsers: Arc<BrowserAgents>,
+    pub(super) directory: Arc<AgentDirectory>,
+    pub(super) store: Store,
+    /// The task writing agent events and queue records; done once the desk
+    /// has stopped and everything it sent is written.
+    writer: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
 impl AgentDesk {
-    /// Builds the ACD from the config and starts the desk task. Errors name
-    /// the queue or agent at fault.
+    /// Builds the ACD from the config's queues and the directory's agents
+    /// and starts the desk task. `kept_logged_out`: agents logged out
+    /// through the API before the last stop. Errors name the queue or agent
+    /// at fault.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         engine: &CallEngine,
         sip: Arc<SipServer>,
-        registrar: Option<Arc<Registrar>>,
+        registrar: Arc<Registrar>,
         config: &Config,
+        directory: Arc<AgentDirectory>,
+        kept_logged_out: BTreeSet<String>,
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<AgentDesk, String> {
-        let browsers = Arc::new(BrowserAgents::new(config));
+        let browsers = Arc::new(BrowserAgents::new(config, directory.clone()));
         let queues: BTreeMap<String, QueueSettings> = config
             .all_queues()
             .into_iter()
@@ -278,18 +350,17 @@ impl AgentDesk {
             acd.add_queue(queue_config(queue)?)
                 .map_err(|error| format!("queue '{}': {error}", queue.name))?;
         }
-        let mut names = BTreeMap::new();
-        for agent in &config.agents {
-            let mut cfg = AgentConfig::new(agent.id.as_str(), agent.name.as_str());
-            for (skill, level) in &agent.skills {
-                cfg = cfg.skill(skill.as_str(), *level);
-            }
-            for queue in &agent.queues {
-                cfg = cfg.queue(queue.as_str());
-            }
-            acd.add_agent(cfg)
+        for agent in directory.all() {
+            acd.add_agent(acd_agent(&agent))
                 .map_err(|error| format!("agent '{}': {error}", agent.id))?;
-            names.insert(AgentId::from(agent.id.as_str()), agent.name.clone());
+        }
+        let kept_logged_out: BTreeSet<AgentId> = kept_logged_out
+            .into_iter()
+            .map(AgentId::from)
+            .filter(|agent| acd.agent_state(agent).is_some())
+            .collect();
+        if !kept_logged_out.is_empty() {
+            info!(agents = ?kept_logged_out.iter().map(|agent| agent.0.as_str()).collect::<Vec<_>>(), "agents logged out through the API stay logged out until they log in");
         }
         let (commands, receiver) = mpsc::unbounded_channel();
         let queues = Arc::new(queues);
@@ -314,7 +385,11 @@ impl AgentDesk {
                 Err(error) => warn!(%error, "could not read the stored callbacks"),
             }
         });
-        tokio::spawn(write_records(store, record_receiver, browsers.clone()));
+        let writer = tokio::spawn(write_records(
+            store.clone(),
+            record_receiver,
+            browsers.clone(),
+        ));
         let desk_sip = sip.clone();
         let desk = Desk {
             acd,
@@ -324,7 +399,7 @@ impl AgentDesk {
             registrar,
             queues: queues.clone(),
             trunks: config.trunks.clone(),
-            names,
+            directory: directory.clone(),
             callers: HashMap::new(),
             callbacks: HashMap::new(),
             placing: Default::default(),
@@ -332,6 +407,7 @@ impl AgentDesk {
             next_offer: 0,
             answered: HashMap::new(),
             registered: BTreeSet::new(),
+            kept_logged_out,
             browsers: browsers.clone(),
             commands: commands.clone(),
             records,
@@ -339,6 +415,8 @@ impl AgentDesk {
             busy_since: HashMap::new(),
             shutdown,
         };
+        // The API may list the agents before the desk's first event.
+        desk.publish();
         tokio::spawn(desk.run(receiver).instrument(tracing::info_span!("desk")));
         let handle = DeskHandle {
             commands,
@@ -352,7 +430,22 @@ impl AgentDesk {
             handle,
             snapshot,
             browsers,
+            directory,
+            store,
+            writer: Arc::new(tokio::sync::Mutex::new(Some(writer))),
         })
+    }
+
+    /// Waits, at most `limit`, until the desk has stopped (after the
+    /// engine's shutdown token) and its agent events, the logouts written
+    /// at shutdown among them, are in the database.
+    pub async fn stopped(&self, limit: Duration) {
+        let Some(writer) = self.writer.lock().await.take() else {
+            return;
+        };
+        if tokio::time::timeout(limit, writer).await.is_err() {
+            warn!("agent events still unwritten at shutdown were dropped");
+        }
     }
 
     /// Agent page sessions (the HTTP layer logs agents in here).
@@ -388,6 +481,18 @@ impl AgentDesk {
     pub fn is_running(&self) -> bool {
         !self.handle.commands.is_closed()
     }
+}
+
+/// The ACD's view of an agent.
+pub(super) fn acd_agent(account: &AgentAccount) -> AgentConfig {
+    let mut cfg = AgentConfig::new(account.id.as_str(), account.name.as_str());
+    for (skill, level) in &account.skills {
+        cfg = cfg.skill(skill.as_str(), *level);
+    }
+    for queue in &account.queues {
+        cfg = cfg.queue(queue.as_str());
+    }
+    cfg
 }
 
 fn queue_config(queue: &QueueSettings) -> Result<QueueConfig, String> {
@@ -558,10 +663,10 @@ struct Desk {
     epoch: Instant,
     engine: Arc<CallEngineShared>,
     sip: Arc<SipServer>,
-    registrar: Option<Arc<Registrar>>,
+    registrar: Arc<Registrar>,
     queues: Arc<BTreeMap<String, QueueSettings>>,
     trunks: Vec<TrunkConfig>,
-    names: BTreeMap<AgentId, String>,
+    directory: Arc<AgentDirectory>,
     callers: HashMap<CallId, Waiting>,
     callbacks: HashMap<CallId, CallbackInfo>,
     /// Callbacks whose agent answered and whose customer is being dialled
@@ -572,7 +677,10 @@ struct Desk {
     next_offer: u64,
     /// An agent's answered leg, between `AgentAnswered` and `Connect`.
     answered: HashMap<CallId, (AgentId, Box<AgentLeg>)>,
+    /// Agents with a registered phone or an open page, and not kept out.
     registered: BTreeSet<AgentId>,
+    /// Logged out through the API: presence does not log them in.
+    kept_logged_out: BTreeSet<AgentId>,
     browsers: Arc<BrowserAgents>,
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
@@ -617,6 +725,7 @@ fn reason_name(reason: ChangeReason) -> &'static str {
         ChangeReason::CallEnded => "call_ended",
         ChangeReason::WrapUpElapsed => "wrap_up_elapsed",
         ChangeReason::WrapUpDone => "wrap_up_done",
+        ChangeReason::Removed => "removed",
     }
 }
 
@@ -643,7 +752,7 @@ impl Desk {
         let browsers = self.browsers.clone();
         info!(
             queues = self.queues.len(),
-            agents = self.names.len(),
+            agents = self.acd.agents().count(),
             "agent desk running"
         );
         loop {
@@ -658,18 +767,12 @@ impl Desk {
                     None => std::future::pending().await,
                 }
             };
-            let registration_changed = async {
-                match &registrar {
-                    Some(registrar) => registrar.changed().await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(command) => self.on_command(command),
                     None => break,
                 },
-                _ = registration_changed => self.reconcile_registrations(),
+                _ = registrar.changed() => self.reconcile_registrations(),
                 _ = browsers.changed() => self.reconcile_registrations(),
                 _ = reconcile.tick() => self.reconcile_registrations(),
                 _ = timer => {
@@ -678,27 +781,55 @@ impl Desk {
                 }
                 _ = self.shutdown.cancelled() => break,
             }
-            self.perform_actions();
-            self.note_busy_agents();
-            self.publish();
+            self.settle();
         }
         for (_, token) in self.offers.values() {
             token.cancel();
         }
+        self.log_everyone_out();
         info!("agent desk stopped");
+    }
+
+    /// The engine stops: a logout event for every logged-in agent, so time
+    /// per state ends here rather than at the next start. An agent logged
+    /// out through the API whose logout waited for its call keeps reason
+    /// "logout", so it stays logged out after the restart.
+    fn log_everyone_out(&self) {
+        let at = Utc::now();
+        let mut count = 0;
+        for (agent, state) in self.acd.agents().filter(|(_, state)| state.is_logged_in()) {
+            let reason = if self.kept_logged_out.contains(agent) {
+                "logout"
+            } else {
+                "shutdown"
+            };
+            self.records
+                .send(Record::AgentEvent(AgentEventRow {
+                    agent: agent.to_string(),
+                    at,
+                    from_state: state_name(state).into(),
+                    to_state: state_name(&AgentState::LoggedOut).into(),
+                    reason: reason.into(),
+                    detail: None,
+                }))
+                .ok();
+            count += 1;
+        }
+        if count > 0 {
+            info!(
+                agents = count,
+                "logged-in agents logged out for the shutdown"
+            );
+        }
     }
 
     /// Logs agents in and out as their phones' registrations and their
     /// agent pages come and go.
     fn reconcile_registrations(&mut self) {
-        let mut present: BTreeSet<String> = self.browsers.logged_in();
-        if let Some(registrar) = &self.registrar {
-            present.extend(registrar.bindings().into_iter().map(|(agent, _)| agent));
-        }
-        let live: BTreeSet<AgentId> = present
+        let live: BTreeSet<AgentId> = self
+            .present()
             .into_iter()
-            .map(|agent| AgentId::from(agent.as_str()))
-            .filter(|agent| self.names.contains_key(agent))
+            .filter(|agent| !self.kept_logged_out.contains(agent))
             .collect();
         let arrived: Vec<AgentId> = live.difference(&self.registered).cloned().collect();
         let gone: Vec<AgentId> = self.registered.difference(&live).cloned().collect();
@@ -713,8 +844,153 @@ impl Desk {
         }
     }
 
+    /// Carries out what the ACD decided and publishes the new state.
+    fn settle(&mut self) {
+        self.perform_actions();
+        self.note_busy_agents();
+        self.publish();
+    }
+
+    /// Agents of the ACD with a registered phone or an open page.
+    fn present(&self) -> BTreeSet<AgentId> {
+        let mut present: BTreeSet<String> = self.browsers.logged_in();
+        present.extend(
+            self.registrar
+                .bindings()
+                .into_iter()
+                .map(|(agent, _)| agent),
+        );
+        present
+            .into_iter()
+            .map(|agent| AgentId::from(agent.as_str()))
+            .filter(|agent| self.acd.agent_state(agent).is_some())
+            .collect()
+    }
+
+    fn presence(&self, agent: &AgentId) -> Presence {
+        let state = self.acd.agent_state(agent);
+        Presence {
+            agent: agent.to_string(),
+            state: state.map_or("logged_out", state_name).into(),
+            reachable: self.present().contains(agent),
+            stays_logged_out: self.kept_logged_out.contains(agent),
+            logout_after_call: self.kept_logged_out.contains(agent)
+                && state.is_some_and(AgentState::is_logged_in),
+        }
+    }
+
+    /// A deleted agent has left the ACD: drop its phone binding, close its
+    /// page, and free its id.
+    fn agent_gone(&mut self, agent: &AgentId) {
+        self.registrar.remove_binding(&agent.0);
+        self.browsers.forget_agent(&agent.0);
+        self.directory.forget(&agent.0);
+        self.registered.remove(agent);
+        self.kept_logged_out.remove(agent);
+        self.busy_since.remove(agent);
+        info!(agent = %agent, "deleted agent has left");
+    }
+
+    /// Agents added, changed or deleted, and logins and logouts, through
+    /// the API or the agent page.
+    fn on_agent_command(&mut self, command: Command) {
+        match command {
+            Command::AgentAdded { account, reply } => {
+                let id = account.id.clone();
+                match self.acd.add_agent(acd_agent(&account)) {
+                    Ok(()) => {
+                        info!(agent = %id, "agent added");
+                        self.reconcile_registrations();
+                    }
+                    Err(error) => warn!(agent = %id, %error, "agent could not be added"),
+                }
+                self.settle();
+                reply.send(()).ok();
+            }
+            Command::AgentChanged { account, reply } => {
+                let now = self.now();
+                if let Err(error) = self.acd.update_agent(acd_agent(&account), now) {
+                    warn!(agent = %account.id, %error, "agent could not be changed");
+                }
+                self.settle();
+                reply.send(()).ok();
+            }
+            Command::AgentDeleted { agent, reply } => {
+                let id = AgentId::from(agent.as_str());
+                let now = self.now();
+                let at_once = match self.acd.remove_agent(&id, now) {
+                    Ok(true) => {
+                        self.agent_gone(&id);
+                        true
+                    }
+                    Ok(false) => {
+                        // On a call: the phone may not register again, the
+                        // page stays until the call ends.
+                        info!(agent = %agent, "deleted agent leaves after the call in progress");
+                        self.registrar.remove_binding(&agent);
+                        false
+                    }
+                    Err(error) => {
+                        debug!(agent = %agent, %error, "deleted agent was not in the ACD");
+                        self.agent_gone(&id);
+                        true
+                    }
+                };
+                self.settle();
+                reply.send(at_once).ok();
+            }
+            Command::Login { agent, reply } => {
+                let id = AgentId::from(agent.as_str());
+                if self.kept_logged_out.remove(&id) {
+                    info!(agent = %agent, "agent logged in through the API");
+                }
+                self.reconcile_registrations();
+                self.settle();
+                reply.send(self.presence(&id)).ok();
+            }
+            Command::Logout { agent, reply } => {
+                let id = AgentId::from(agent.as_str());
+                info!(agent = %agent, "agent logged out through the API");
+                self.kept_logged_out.insert(id.clone());
+                self.registered.remove(&id);
+                if self
+                    .acd
+                    .agent_state(&id)
+                    .is_some_and(AgentState::is_logged_in)
+                {
+                    self.feed(Event::AgentLogout { agent: id.clone() });
+                }
+                if !self
+                    .acd
+                    .agent_state(&id)
+                    .is_some_and(AgentState::is_logged_in)
+                {
+                    // Logged out now (else the page closes when the call ends).
+                    self.browsers.close_session(&agent, LOGGED_OUT_BY_API);
+                }
+                self.settle();
+                reply.send(self.presence(&id)).ok();
+            }
+            Command::PageLogin { agent } => {
+                let id = AgentId::from(agent.as_str());
+                if self.kept_logged_out.remove(&id) {
+                    info!(agent = %agent, "agent logged in on the agent page after a logout through the API");
+                }
+                self.reconcile_registrations();
+            }
+            // Taken by `on_command`.
+            _ => {}
+        }
+    }
+
     fn on_command(&mut self, command: Command) {
         match command {
+            agent_command @ (Command::AgentAdded { .. }
+            | Command::AgentChanged { .. }
+            | Command::AgentDeleted { .. }
+            | Command::Login { .. }
+            | Command::Logout { .. }
+            | Command::PageLogin { .. }) => self.on_agent_command(agent_command),
             Command::Enqueue {
                 call,
                 queue,
@@ -1078,7 +1354,16 @@ impl Desk {
                             detail: state_detail(&to),
                         }))
                         .ok();
+                    // A logout through the API that waited for the end of a
+                    // call has taken effect: now the page may close.
+                    if to == AgentState::LoggedOut
+                        && reason == ChangeReason::Logout
+                        && self.kept_logged_out.contains(&agent)
+                    {
+                        self.browsers.close_session(&agent.0, LOGGED_OUT_BY_API);
+                    }
                 }
+                Action::AgentRemoved { agent } => self.agent_gone(&agent),
             }
         }
         warn!("the ACD produced too many actions at once");
@@ -1342,10 +1627,7 @@ impl Desk {
         if let Some(session) = self.browsers.session(&agent.0) {
             return Some(AgentTarget::Page(session));
         }
-        self.registrar
-            .as_ref()
-            .and_then(|registrar| registrar.contact_of(&agent.0))
-            .map(AgentTarget::Phone)
+        self.registrar.contact_of(&agent.0).map(AgentTarget::Phone)
     }
 
     fn note_busy_agents(&mut self) {
@@ -1368,12 +1650,27 @@ impl Desk {
         let agents = self
             .acd
             .agents()
-            .map(|(id, state)| AgentView {
-                id: id.to_string(),
-                name: self.names.get(id).cloned().unwrap_or_default(),
-                state: state_name(state).into(),
-                detail: state_detail(state),
-                registered: self.registered.contains(id),
+            .map(|(id, state)| {
+                let account = self.directory.get(&id.0);
+                AgentView {
+                    id: id.to_string(),
+                    name: account
+                        .as_ref()
+                        .map(|account| account.name.clone())
+                        .unwrap_or_default(),
+                    state: state_name(state).into(),
+                    detail: state_detail(state),
+                    registered: self.registered.contains(id),
+                    origin: account
+                        .as_ref()
+                        .map_or("api", |account| account.origin.name()),
+                    skills: account
+                        .as_ref()
+                        .map(|account| account.skills.clone())
+                        .unwrap_or_default(),
+                    queues: account.map(|account| account.queues).unwrap_or_default(),
+                    stays_logged_out: self.kept_logged_out.contains(id),
+                }
             })
             .collect::<Vec<_>>();
         let queues = self

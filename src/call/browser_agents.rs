@@ -20,7 +20,8 @@ use tracing::{info, warn};
 use super::agents::{Command, DeskHandle};
 use super::browser::{self, BrowserLeg, BrowserMediaConfig, PageControl};
 use crate::config::{valid_disposition, Config};
-use crate::sip::digest::{constant_time_equal, Lockout};
+use crate::directory::AgentDirectory;
+use crate::sip::digest::Lockout;
 
 /// Longest note an agent may attach to a disposition.
 pub const MAX_NOTES: usize = 2000;
@@ -156,13 +157,6 @@ impl std::fmt::Display for LoginError {
     }
 }
 
-struct Account {
-    name: String,
-    password: String,
-    queues: Vec<String>,
-    dispositions: Vec<String>,
-}
-
 enum PageReply {
     Answer(String),
     Decline,
@@ -210,7 +204,10 @@ struct CurrentCall {
 
 /// Every browser agent's session.
 pub struct BrowserAgents {
-    accounts: HashMap<String, Account>,
+    /// Who may log in (shared with the API, which adds and deletes agents).
+    directory: Arc<AgentDirectory>,
+    /// Each queue's dispositions.
+    queue_dispositions: HashMap<String, Vec<String>>,
     media: BrowserMediaConfig,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     /// Calls each agent talked to, newest last (kept across page reloads):
@@ -226,37 +223,15 @@ pub struct BrowserAgents {
 }
 
 impl BrowserAgents {
-    pub fn new(config: &Config) -> BrowserAgents {
-        let queues: HashMap<String, Vec<String>> = config
+    pub fn new(config: &Config, directory: Arc<AgentDirectory>) -> BrowserAgents {
+        let queue_dispositions = config
             .all_queues()
             .into_iter()
             .map(|queue| (queue.name, queue.dispositions))
             .collect();
-        let accounts = config
-            .agents
-            .iter()
-            .map(|agent| {
-                let mut dispositions: Vec<String> = Vec::new();
-                for queue in &agent.queues {
-                    for code in queues.get(queue).into_iter().flatten() {
-                        if !dispositions.contains(code) {
-                            dispositions.push(code.clone());
-                        }
-                    }
-                }
-                (
-                    agent.id.clone(),
-                    Account {
-                        name: agent.name.clone(),
-                        password: agent.password.clone(),
-                        queues: agent.queues.clone(),
-                        dispositions,
-                    },
-                )
-            })
-            .collect();
         BrowserAgents {
-            accounts,
+            directory,
+            queue_dispositions,
             media: BrowserMediaConfig::from_config(&config.webrtc),
             sessions: Mutex::new(HashMap::new()),
             recent_calls: Mutex::new(HashMap::new()),
@@ -271,6 +246,19 @@ impl BrowserAgents {
             changed: Notify::new(),
             desk: OnceLock::new(),
         }
+    }
+
+    /// The dispositions of an agent's queues, each once.
+    fn dispositions_of(&self, queues: &[String]) -> Vec<String> {
+        let mut dispositions: Vec<String> = Vec::new();
+        for queue in queues {
+            for code in self.queue_dispositions.get(queue).into_iter().flatten() {
+                if !dispositions.contains(code) {
+                    dispositions.push(code.clone());
+                }
+            }
+        }
+        dispositions
     }
 
     pub(crate) fn attach_desk(&self, desk: DeskHandle) {
@@ -291,13 +279,9 @@ impl BrowserAgents {
             warn!(%source, "agent page login refused: source locked out");
             return Err(LoginError::LockedOut);
         }
-        // Compare against a dummy for unknown agents: the same work either way.
-        let (account, expected) = match self.accounts.get(agent) {
-            Some(account) => (Some(account), account.password.as_str()),
-            None => (None, "\u{0}no such agent\u{0}"),
-        };
-        let matches = constant_time_equal(password.as_bytes(), expected.as_bytes());
-        let Some(account) = account.filter(|_| matches) else {
+        // The presented password's HA1 against the agent's, in constant
+        // time; an unknown agent costs the same work.
+        let Some(account) = self.directory.authenticate(agent, password) else {
             if lock(&self.lockout).failed(source, now) {
                 warn!(%source, "agent page logins locked out for 5 minutes after repeated failures");
             } else {
@@ -317,8 +301,8 @@ impl BrowserAgents {
         session.send(ToPage::Welcome {
             agent: agent.to_string(),
             name: account.name.clone(),
-            queues: account.queues.clone(),
-            dispositions: account.dispositions.clone(),
+            dispositions: self.dispositions_of(&account.queues),
+            queues: account.queues,
             ice_servers: self.media.ice_servers.clone(),
         });
         let (state, detail) = lock(&self.states)
@@ -337,7 +321,35 @@ impl BrowserAgents {
         }
         info!(agent, %source, "agent page logged in");
         self.changed.notify_one();
+        // Logging in on the page is a login: it ends a logout made through
+        // the API.
+        self.to_desk(Command::PageLogin {
+            agent: agent.to_string(),
+        });
         Ok((session, receiver))
+    }
+
+    /// Closes the agent's page (logged out through the API, or deleted),
+    /// telling it why. Its call, if any, is hung up: the desk calls this
+    /// only once the agent is off calls.
+    pub(crate) fn close_session(&self, agent: &str, why: &str) {
+        let session = lock(&self.sessions).remove(agent);
+        if let Some(session) = session {
+            session.send(ToPage::Error {
+                message: why.to_string(),
+            });
+            end_session(&session);
+            info!(agent, "agent page closed by the engine");
+            self.changed.notify_one();
+        }
+    }
+
+    /// The agent was deleted: close its page and forget what the pages
+    /// remember of it.
+    pub(crate) fn forget_agent(&self, agent: &str) {
+        self.close_session(agent, "your agent account was deleted");
+        lock(&self.states).remove(agent);
+        lock(&self.recent_calls).remove(agent);
     }
 
     /// The page is gone (closed, network lost, logged out).
@@ -412,9 +424,9 @@ impl BrowserAgents {
                     .get(&agent)
                     .is_some_and(|calls| calls.contains(&call));
                 let known_code = self
-                    .accounts
+                    .directory
                     .get(&agent)
-                    .is_some_and(|account| account.dispositions.contains(&code));
+                    .is_some_and(|account| self.dispositions_of(&account.queues).contains(&code));
                 if !known_call {
                     session.send(ToPage::Error {
                         message: format!("call {call} was not yours or is too old to dispose"),
@@ -728,13 +740,18 @@ mod tests {
     use std::path::Path;
 
     fn agents() -> BrowserAgents {
+        agents_and_directory().0
+    }
+
+    fn agents_and_directory() -> (BrowserAgents, Arc<AgentDirectory>) {
         let config = Config::from_toml(
             Path::new("x.toml"),
             "[[agents]]\nid = \"carol\"\nname = \"Carol\"\npassword = \"secret-123\"\nqueues = [\"support\"]\n\n\
              [[queues]]\nname = \"support\"\ndispositions = [\"resolved\", \"sale\"]\n",
         )
         .unwrap();
-        BrowserAgents::new(&config)
+        let directory = Arc::new(AgentDirectory::from_config(&config));
+        (BrowserAgents::new(&config, directory.clone()), directory)
     }
 
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
@@ -823,6 +840,45 @@ mod tests {
         );
         assert!(
             matches!(messages.try_recv().unwrap(), ToPage::Error { message } if message.contains("made_up"))
+        );
+    }
+
+    #[test]
+    fn agents_added_to_the_directory_log_in_at_once_and_closed_pages_say_why() {
+        let (agents, directory) = agents_and_directory();
+        assert!(agents.login("dave", "dave-password", HOME).is_err());
+        directory
+            .insert(crate::directory::AgentAccount::with_ha1(
+                "dave".into(),
+                "Dave".into(),
+                directory.ha1_for("dave", "dave-password"),
+                BTreeMap::new(),
+                vec!["support".into()],
+                crate::directory::Origin::Api,
+            ))
+            .unwrap();
+        let (session, mut messages) = agents.login("dave", "dave-password", HOME).unwrap();
+        match messages.try_recv().unwrap() {
+            ToPage::Welcome { dispositions, .. } => {
+                assert_eq!(dispositions, vec!["resolved", "sale"])
+            }
+            other => panic!("{other:?}"),
+        }
+        messages.try_recv().unwrap(); // state
+        agents.close_session("dave", "logged out");
+        assert_eq!(
+            messages.try_recv().unwrap(),
+            ToPage::Error {
+                message: "logged out".into()
+            }
+        );
+        assert!(session.closed.is_cancelled());
+        assert!(agents.logged_in().is_empty());
+        // A deleted agent cannot log in again.
+        directory.mark_deleting("dave");
+        assert_eq!(
+            agents.login("dave", "dave-password", HOME).unwrap_err(),
+            LoginError::BadCredentials
         );
     }
 

@@ -3,6 +3,7 @@
 //! the media session and the dialplan session, and performs the dialplan's
 //! actions (the dialplan itself never does I/O).
 
+mod agent_accounts;
 mod agents;
 mod bridge;
 mod browser;
@@ -12,7 +13,8 @@ pub mod media;
 mod originate;
 mod queue_wait;
 
-pub use agents::{AgentDesk, DeskSnapshot};
+pub use agent_accounts::{load_stored_agents, AccountError, AgentChange, Deletion, NewAgent};
+pub use agents::{AgentDesk, DeskSnapshot, Presence};
 
 pub use originate::{AgentConnect, AmdOptions, AttemptReport, OriginateRequest};
 

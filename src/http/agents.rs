@@ -1,13 +1,87 @@
 //! Agents and queues: who is logged in and in what state, how many callers
-//! wait, and the queue and agent figures from the database.
+//! wait, and the queue and agent figures from the database; agents created,
+//! changed and deleted, logged in and out.
 
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use chrono::{Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::AppError;
 use super::ApiState;
+use crate::call::{AgentChange, Deletion, NewAgent, Presence};
+use crate::directory::AgentAccount;
+
+/// A password in a request body. Read only as a JSON string: anything else
+/// is refused without repeating it, and `Debug` never shows it.
+pub struct Password(String);
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(text) => Ok(Password(text)),
+            _ => Err(serde::de::Error::custom(
+                "the password must be a JSON string",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(hidden)")
+    }
+}
+
+/// `POST /api/agents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgentBody {
+    id: String,
+    name: String,
+    password: Password,
+    #[serde(default)]
+    skills: BTreeMap<String, u8>,
+    #[serde(default)]
+    queues: Vec<String>,
+}
+
+/// `PATCH /api/agents/{id}`: the fields to change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeBody {
+    name: Option<String>,
+    password: Option<Password>,
+    skills: Option<BTreeMap<String, u8>>,
+    queues: Option<Vec<String>>,
+}
+
+/// An agent's account as the API shows it: never the password or its hash.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    id: String,
+    name: String,
+    skills: BTreeMap<String, u8>,
+    queues: Vec<String>,
+    /// "config" (the config file; read-only here) or "api".
+    origin: &'static str,
+}
+
+impl From<AgentAccount> for AccountView {
+    fn from(account: AgentAccount) -> AccountView {
+        AccountView {
+            origin: account.origin.name(),
+            id: account.id,
+            name: account.name,
+            skills: account.skills,
+            queues: account.queues,
+        }
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct FiguresQuery {
@@ -121,6 +195,140 @@ pub async fn available(
     Ok(Json(
         serde_json::json!({ "agent": agent, "requested": "available" }),
     ))
+}
+
+/// `POST /api/agents`: creates an agent (201). It can register a phone and
+/// log in on the agent page at once.
+pub async fn create(
+    State(state): State<ApiState>,
+    body: Result<Json<NewAgentBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<AccountView>), AppError> {
+    let desk = desk(&state)?;
+    let Json(body) = body?;
+    let account = desk
+        .create_agent(NewAgent {
+            id: body.id,
+            name: body.name,
+            password: body.password.0,
+            skills: body.skills,
+            queues: body.queues,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(account.into())))
+}
+
+/// `GET /api/agents/{id}`: one agent's account and live state.
+pub async fn show(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let Path(id) = id?;
+    let desk = desk(&state)?;
+    let account = desk
+        .directory()
+        .get(&id)
+        .ok_or_else(|| AppError::NotFound(format!("no agent is named '{id}'")))?;
+    let live = desk
+        .snapshot()
+        .agents
+        .into_iter()
+        .find(|view| view.id == id);
+    Ok(Json(serde_json::json!({
+        "agent": AccountView::from(account),
+        "live": live,
+        "deleting": desk.directory().is_deleting(&id),
+    })))
+}
+
+/// `PATCH /api/agents/{id}`: changes name, password, skills or queues of an
+/// agent created through the API.
+pub async fn change(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<ChangeBody>, JsonRejection>,
+) -> Result<Json<AccountView>, AppError> {
+    let Path(id) = id?;
+    let desk = desk(&state)?;
+    let Json(body) = body?;
+    let account = desk
+        .change_agent(
+            &id,
+            AgentChange {
+                name: body.name,
+                password: body.password.map(|password| password.0),
+                skills: body.skills,
+                queues: body.queues,
+            },
+        )
+        .await?;
+    Ok(Json(account.into()))
+}
+
+/// `DELETE /api/agents/{id}`: deletes an agent created through the API.
+pub async fn delete(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let Path(id) = id?;
+    let desk = desk(&state)?;
+    let deletion = desk.delete_agent(&id).await?;
+    let (leaves, message) = match deletion {
+        Deletion::Done => ("now", "deleted"),
+        Deletion::AfterCall => (
+            "after_call",
+            "deleted: it can no longer log in, and leaves when its current call ends",
+        ),
+    };
+    Ok(Json(serde_json::json!({
+        "agent": id,
+        "deleted": true,
+        "leaves": leaves,
+        "message": message,
+    })))
+}
+
+#[derive(Debug, Serialize)]
+pub struct PresenceView {
+    #[serde(flatten)]
+    presence: Presence,
+    message: String,
+}
+
+/// `POST /api/agents/{id}/login`: ends a logout made through the API. The
+/// agent is available if it has a registered phone or an open agent page;
+/// the answer says when it has neither.
+pub async fn login(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<PresenceView>, AppError> {
+    let Path(id) = id?;
+    let presence = desk(&state)?.log_in(&id).await?;
+    let message = if presence.reachable {
+        format!("agent '{id}' is logged in")
+    } else {
+        format!(
+            "agent '{id}' has no registered phone and no open agent page: it is logged in as soon as one of them comes"
+        )
+    };
+    Ok(Json(PresenceView { presence, message }))
+}
+
+/// `POST /api/agents/{id}/logout`: logs the agent out (its agent page
+/// closes) until it logs in again through the API or the agent page; a
+/// registered phone does not log it back in. On a call, the logout takes
+/// effect when the call ends.
+pub async fn logout(
+    State(state): State<ApiState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<PresenceView>, AppError> {
+    let Path(id) = id?;
+    let presence = desk(&state)?.log_out(&id).await?;
+    let message = if presence.logout_after_call {
+        format!("agent '{id}' is logged out when the call in progress ends")
+    } else {
+        format!("agent '{id}' is logged out until it logs in again")
+    };
+    Ok(Json(PresenceView { presence, message }))
 }
 
 /// `GET /api/calls/{id}`: one call from the log with its timeline and the

@@ -113,6 +113,23 @@ fn list_error(error: ListError) -> AppError {
     }
 }
 
+impl From<crate::call::AccountError> for AppError {
+    fn from(error: crate::call::AccountError) -> AppError {
+        use crate::call::AccountError;
+        match error {
+            AccountError::Invalid(_) | AccountError::NothingToChange => {
+                AppError::BadRequest(error.to_string())
+            }
+            AccountError::NotFound(_) => AppError::NotFound(error.to_string()),
+            AccountError::Exists(_) | AccountError::InConfig(_) | AccountError::Deleting(_) => {
+                AppError::Conflict(error.to_string())
+            }
+            AccountError::Stopped => AppError::Unavailable(error.to_string()),
+            AccountError::Store(store) => AppError::internal(store),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for AppError {
     fn from(error: crate::store::StoreError) -> AppError {
         AppError::internal(error)

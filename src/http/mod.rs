@@ -65,9 +65,17 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
         .route("/api/campaigns/{name}/resume", post(campaigns::resume))
         .route("/api/campaigns/{name}/stop", post(campaigns::stop))
         .route("/api/campaigns/{name}/export", get(campaigns::export))
-        .route("/api/agents", get(agents::agents))
+        .route("/api/agents", get(agents::agents).post(agents::create))
+        .route(
+            "/api/agents/{id}",
+            get(agents::show)
+                .patch(agents::change)
+                .delete(agents::delete),
+        )
         .route("/api/agents/{id}/pause", post(agents::pause))
         .route("/api/agents/{id}/available", post(agents::available))
+        .route("/api/agents/{id}/login", post(agents::login))
+        .route("/api/agents/{id}/logout", post(agents::logout))
         .route("/api/calls/{id}", get(agents::call))
         .route("/api/queues", get(agents::queues))
         .route(

@@ -21,6 +21,19 @@ fn md5_hex(text: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+/// HA1 = MD5(username ":" realm ":" password), lowercase hex (RFC 2617
+/// §3.2.2.2). What the engine keeps instead of an agent's password: it is
+/// enough to check a digest response, and to check a password presented on
+/// the agent page, without storing the password itself.
+pub fn ha1(username: &str, realm: &str, password: &str) -> String {
+    md5_hex(&format!("{username}:{realm}:{password}"))
+}
+
+/// Whether `text` looks like an HA1 (32 lowercase hex digits).
+pub fn is_ha1(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Issues and checks nonces for one realm.
 #[derive(Clone)]
 pub struct NonceIssuer {
@@ -151,25 +164,32 @@ pub enum Refusal {
     Stale,
 }
 
-/// Checks `credentials` for `method` against the user's password (`None` for
-/// an unknown user, checked just as expensively so timing tells nothing).
+/// Checks `credentials` for `method` against the user's HA1 ([`ha1`], for
+/// the issuer's realm; `None` for an unknown user, checked just as
+/// expensively so timing tells nothing).
 pub fn verify(
     issuer: &NonceIssuer,
     credentials: &Credentials,
     method: &str,
-    password: Option<&str>,
+    user_ha1: Option<&str>,
     now_secs: u64,
 ) -> Result<(), Refusal> {
     let algorithm_ok = credentials
         .algorithm
         .as_deref()
         .is_none_or(|algorithm| algorithm.eq_ignore_ascii_case("MD5"));
-    let secret = password.unwrap_or("\u{0}no such user\u{0}");
-    let ha1 = md5_hex(&format!(
-        "{}:{}:{secret}",
-        credentials.username,
-        issuer.realm()
-    ));
+    let unknown_user;
+    let ha1 = match user_ha1 {
+        Some(ha1) => ha1,
+        None => {
+            unknown_user = self::ha1(
+                &credentials.username,
+                issuer.realm(),
+                "\u{0}no such user\u{0}",
+            );
+            &unknown_user
+        }
+    };
     let ha2 = md5_hex(&format!("{method}:{}", credentials.uri));
     let expected = match (&credentials.qop, &credentials.nc, &credentials.cnonce) {
         (Some(qop), Some(nc), Some(cnonce)) if qop == "auth" => md5_hex(&format!(
@@ -182,7 +202,7 @@ pub fn verify(
         expected.as_bytes(),
         credentials.response.to_ascii_lowercase().as_bytes(),
     );
-    if !(matches && password.is_some() && algorithm_ok && credentials.realm == issuer.realm()) {
+    if !(matches && user_ha1.is_some() && algorithm_ok && credentials.realm == issuer.realm()) {
         return Err(Refusal::Denied);
     }
     if !issuer.is_fresh(&credentials.nonce, now_secs) {
@@ -292,9 +312,17 @@ mod tests {
         let issuer = NonceIssuer::new("secret", "switchboard");
         let mut good = credentials(&issuer, "alice", 1000);
         respond(&mut good, "pw", "switchboard");
-        assert_eq!(verify(&issuer, &good, "REGISTER", Some("pw"), 1010), Ok(()));
+        let pw = ha1("alice", "switchboard", "pw");
+        let other = ha1("alice", "switchboard", "other");
+        assert_eq!(verify(&issuer, &good, "REGISTER", Some(&pw), 1010), Ok(()));
         assert_eq!(
-            verify(&issuer, &good, "REGISTER", Some("other"), 1010),
+            verify(&issuer, &good, "REGISTER", Some(&other), 1010),
+            Err(Refusal::Denied)
+        );
+        // An HA1 made for another realm does not fit.
+        let elsewhere = ha1("alice", "elsewhere", "pw");
+        assert_eq!(
+            verify(&issuer, &good, "REGISTER", Some(&elsewhere), 1010),
             Err(Refusal::Denied)
         );
         assert_eq!(
@@ -302,20 +330,32 @@ mod tests {
             Err(Refusal::Denied)
         );
         assert_eq!(
-            verify(&issuer, &good, "INVITE", Some("pw"), 1010),
+            verify(&issuer, &good, "INVITE", Some(&pw), 1010),
             Err(Refusal::Denied)
         );
         assert_eq!(
-            verify(&issuer, &good, "REGISTER", Some("pw"), 1000 + 301),
+            verify(&issuer, &good, "REGISTER", Some(&pw), 1000 + 301),
             Err(Refusal::Stale)
         );
         let foreign = NonceIssuer::new("other secret", "switchboard");
         let mut forged = credentials(&foreign, "alice", 1000);
         respond(&mut forged, "pw", "switchboard");
         assert_eq!(
-            verify(&issuer, &forged, "REGISTER", Some("pw"), 1010),
+            verify(&issuer, &forged, "REGISTER", Some(&pw), 1010),
             Err(Refusal::Stale)
         );
+    }
+
+    #[test]
+    fn ha1_is_the_rfc_2617_hash() {
+        // RFC 2617 §3.5's example: Mufasa / testrealm@host.com / Circle Of Life.
+        assert_eq!(
+            ha1("Mufasa", "testrealm@host.com", "Circle Of Life"),
+            "939e7578ed9e3c518a452acee763bce9"
+        );
+        assert!(is_ha1(&ha1("a", "b", "c")));
+        assert!(!is_ha1("939E7578ED9E3C518A452ACEE763BCE9"));
+        assert!(!is_ha1("short"));
     }
 
     #[test]

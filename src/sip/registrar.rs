@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rsipstack::sip::prelude::*;
@@ -15,6 +15,7 @@ use tracing::{info, warn};
 
 use super::digest::{parse_authorization, verify, Lockout, NonceIssuer, Refusal};
 use super::SipError;
+use crate::directory::AgentDirectory;
 use crate::pii::Masked;
 
 /// Shortest and longest registration we grant (RFC 3261 §10.3 step 7).
@@ -30,8 +31,9 @@ pub struct Binding {
 
 pub struct Registrar {
     issuer: NonceIssuer,
-    /// Agent id (the SIP user name) → password.
-    accounts: HashMap<String, String>,
+    /// Agents (the SIP user name is the agent id) and their HA1, shared
+    /// with the API, which adds and deletes agents while we run.
+    directory: Arc<AgentDirectory>,
     lockout: Mutex<Lockout>,
     bindings: Mutex<HashMap<String, Binding>>,
     epoch: Instant,
@@ -47,11 +49,12 @@ fn now_secs() -> u64 {
 }
 
 impl Registrar {
-    pub fn new(realm: &str, accounts: HashMap<String, String>) -> Registrar {
+    /// A registrar for the directory's agents, in the directory's realm.
+    pub fn new(directory: Arc<AgentDirectory>) -> Registrar {
         let secret = format!("{:032x}", rand::random::<u128>());
         Registrar {
-            issuer: NonceIssuer::new(secret, realm),
-            accounts,
+            issuer: NonceIssuer::new(secret, directory.realm()),
+            directory,
             // 5 failures within a minute lock the source out for 5 minutes.
             lockout: Mutex::new(Lockout::new(
                 5,
@@ -76,6 +79,21 @@ impl Registrar {
     /// Resolves after the next registration or unregistration (one waiter).
     pub async fn changed(&self) {
         self.changed.notified().await
+    }
+
+    /// Forgets the agent's binding (the agent was deleted); true if it had one.
+    pub fn remove_binding(&self, agent: &str) -> bool {
+        let removed = self
+            .bindings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(agent)
+            .is_some();
+        if removed {
+            info!(agent = %agent, "agent's phone binding dropped");
+            self.changed.notify_one();
+        }
+        removed
     }
 
     /// Every live binding.
@@ -117,8 +135,8 @@ impl Registrar {
             )
             .await;
         };
-        let password = self.accounts.get(&credentials.username).map(String::as_str);
-        match verify(&self.issuer, &credentials, "REGISTER", password, now) {
+        let ha1 = self.directory.ha1_of(&credentials.username);
+        match verify(&self.issuer, &credentials, "REGISTER", ha1.as_deref(), now) {
             Ok(()) => {}
             Err(Refusal::Stale) => {
                 let challenge = self.issuer.challenge(now, true);

@@ -1,10 +1,41 @@
 //! Agent state changes and calls' time in queues, and the figures computed
 //! from them.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{time_text, Store, StoreError};
+
+/// An agent created through the REST API, as stored (`agents` table).
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredAgent {
+    pub id: String,
+    pub name: String,
+    /// MD5(id:realm:password), never the password.
+    pub ha1: String,
+    /// The realm `ha1` was made for.
+    pub realm: String,
+    pub skills: BTreeMap<String, u8>,
+    pub queues: Vec<String>,
+}
+
+impl std::fmt::Debug for StoredAgent {
+    // The HA1 opens the agent's SIP account: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredAgent")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("realm", &self.realm)
+            .field("skills", &self.skills)
+            .field("queues", &self.queues)
+            .finish_non_exhaustive()
+    }
+}
+
+/// id, name, ha1, realm, skills JSON, queues JSON
+type AgentRow = (String, String, String, String, String, String);
 
 /// One agent state change.
 #[derive(Debug, Clone)]
@@ -76,6 +107,153 @@ type QueueCallRow = (String, Option<String>, Option<i64>, Option<i64>);
 type QueueTally = (QueueFigures, Vec<i64>, Vec<i64>, Vec<i64>);
 
 impl Store {
+    /// Agents created through the API, by id. A row whose skills or queues
+    /// cannot be read is skipped (and logged), so one bad row does not stop
+    /// the engine.
+    pub async fn stored_agents(&self) -> Result<Vec<StoredAgent>, StoreError> {
+        let rows: Vec<AgentRow> =
+            sqlx::query_as("SELECT id, name, ha1, realm, skills, queues FROM agents ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut agents = Vec::with_capacity(rows.len());
+        for (id, name, ha1, realm, skills, queues) in rows {
+            let parsed = serde_json::from_str(&skills)
+                .and_then(|skills| Ok((skills, serde_json::from_str(&queues)?)));
+            match parsed {
+                Ok((skills, queues)) => agents.push(StoredAgent {
+                    id,
+                    name,
+                    ha1,
+                    realm,
+                    skills,
+                    queues,
+                }),
+                Err(error) => {
+                    tracing::error!(agent = %id, %error, "stored agent skipped: its skills or queues are not readable")
+                }
+            }
+        }
+        Ok(agents)
+    }
+
+    /// Stores a new agent. A taken id fails with a unique violation
+    /// ([`StoreError::is_unique_violation`]).
+    pub async fn insert_agent(
+        &self,
+        agent: &StoredAgent,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agents (id, name, ha1, realm, skills, queues, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        )
+        .bind(&agent.id)
+        .bind(&agent.name)
+        .bind(&agent.ha1)
+        .bind(&agent.realm)
+        .bind(super::json_text(&agent.skills))
+        .bind(super::json_text(&agent.queues))
+        .bind(time_text(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Rewrites a stored agent; false if there is none with its id.
+    pub async fn update_agent(
+        &self,
+        agent: &StoredAgent,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE agents SET name = ?2, ha1 = ?3, realm = ?4, skills = ?5, queues = ?6, \
+             updated_at = ?7 WHERE id = ?1",
+        )
+        .bind(&agent.id)
+        .bind(&agent.name)
+        .bind(&agent.ha1)
+        .bind(&agent.realm)
+        .bind(super::json_text(&agent.skills))
+        .bind(super::json_text(&agent.queues))
+        .bind(time_text(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Deletes a stored agent (its events stay); false if there was none.
+    pub async fn delete_agent(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM agents WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Agents whose last state change is a logout through the API (reason
+    /// `logout`): they stay logged out after a restart until they log in.
+    pub async fn agents_kept_logged_out(&self) -> Result<BTreeSet<String>, StoreError> {
+        let agents: Vec<(String,)> = sqlx::query_as(
+            "SELECT e.agent FROM agent_events e \
+             JOIN (SELECT agent, MAX(id) AS id FROM agent_events GROUP BY agent) last \
+             ON e.id = last.id WHERE e.reason = 'logout'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(agents.into_iter().map(|(agent,)| agent).collect())
+    }
+
+    /// After an unclean stop (crash, kill -9, power loss), agents whose last
+    /// event left them logged in get a logout (reason `engine_restart`),
+    /// dated at the last thing the previous run wrote, so that time per
+    /// state does not count the time the engine was down. Returns how many.
+    /// Run it before anything of this run is written.
+    pub async fn close_agent_states_left_open(&self) -> Result<u64, StoreError> {
+        let open: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT e.agent, e.to_state, e.at FROM agent_events e \
+             JOIN (SELECT agent, MAX(id) AS id FROM agent_events GROUP BY agent) last \
+             ON e.id = last.id WHERE e.to_state <> 'logged_out'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        if open.is_empty() {
+            return Ok(0);
+        }
+        // Times are all written by `time_text` (same width, UTC), so the
+        // text's order is the time order.
+        let (last_seen,): (Option<String>,) = sqlx::query_as(
+            "SELECT MAX(at) FROM ( \
+               SELECT MAX(at) AS at FROM agent_events \
+               UNION ALL SELECT MAX(at) FROM call_events \
+               UNION ALL SELECT MAX(started_at) FROM calls \
+               UNION ALL SELECT MAX(answered_at) FROM calls \
+               UNION ALL SELECT MAX(ended_at) FROM calls \
+               UNION ALL SELECT MAX(entered_at) FROM queue_calls \
+               UNION ALL SELECT MAX(left_at) FROM queue_calls \
+               UNION ALL SELECT MAX(at) FROM dispositions)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let mut transaction = self.pool.begin().await?;
+        for (agent, state, at) in &open {
+            let closed_at = last_seen
+                .as_deref()
+                .filter(|seen| *seen > at.as_str())
+                .unwrap_or(at);
+            sqlx::query(
+                "INSERT INTO agent_events (agent, at, from_state, to_state, reason, detail) \
+                 VALUES (?1, ?2, ?3, 'logged_out', 'engine_restart', NULL)",
+            )
+            .bind(agent)
+            .bind(closed_at)
+            .bind(state)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(open.len() as u64)
+    }
+
     /// Stores an agent's disposition of a call.
     pub async fn record_disposition(&self, row: &DispositionRow) -> Result<(), StoreError> {
         sqlx::query(
@@ -109,6 +287,30 @@ impl Store {
                     .unwrap_or_default(),
                 code,
                 notes,
+            })
+            .collect())
+    }
+
+    /// An agent's state changes, oldest first.
+    pub async fn agent_events(&self, agent: &str) -> Result<Vec<AgentEventRow>, StoreError> {
+        let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT at, from_state, to_state, reason, detail FROM agent_events \
+             WHERE agent = ?1 ORDER BY id",
+        )
+        .bind(agent)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, from_state, to_state, reason, detail)| AgentEventRow {
+                agent: agent.to_string(),
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map(|at| at.with_timezone(&Utc))
+                    .unwrap_or_default(),
+                from_state,
+                to_state,
+                reason,
+                detail,
             })
             .collect())
     }

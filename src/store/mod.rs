@@ -20,7 +20,9 @@ mod agents;
 mod callbacks;
 mod campaigns;
 
-pub use agents::{AgentEventRow, AgentFigures, DispositionRow, QueueCallEnd, QueueFigures};
+pub use agents::{
+    AgentEventRow, AgentFigures, DispositionRow, QueueCallEnd, QueueFigures, StoredAgent,
+};
 pub use callbacks::CallbackRow;
 
 pub use campaigns::{

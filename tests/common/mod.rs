@@ -115,11 +115,13 @@ impl Engine {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (sip_sender, sip_receiver) = tokio::sync::oneshot::channel();
         let (http_sender, http_receiver) = tokio::sync::oneshot::channel();
+        let (running_sender, running_receiver) = tokio::sync::oneshot::channel();
         let log_writer = log.clone();
         tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             let mut sip_sender = Some(sip_sender);
             let mut http_sender = Some(http_sender);
+            let mut running_sender = Some(running_sender);
             while let Ok(Some(line)) = lines.next_line().await {
                 for (text, sender) in [
                     ("SIP listening", &mut sip_sender),
@@ -133,15 +135,25 @@ impl Engine {
                         }
                     }
                 }
+                // Everything (the agent desk too) is up.
+                if line.contains("Switchboard is running") {
+                    if let Some(sender) = running_sender.take() {
+                        sender.send(()).ok();
+                    }
+                }
                 log_writer.lock().unwrap().push(line);
             }
         });
         let addresses = tokio::time::timeout(Duration::from_secs(30), async {
-            (sip_receiver.await, http_receiver.await)
+            (
+                sip_receiver.await,
+                http_receiver.await,
+                running_receiver.await,
+            )
         })
         .await;
         let (sip, http) = match addresses {
-            Ok((Ok(sip), Ok(http))) => (sip, http),
+            Ok((Ok(sip), Ok(http), Ok(()))) => (sip, http),
             _ => panic!(
                 "engine did not start; log:\n{}",
                 log.lock().unwrap().join("\n")
@@ -962,4 +974,157 @@ pub fn tone_frames(samples: &[i16], frequency: f64, min_share: f64) -> usize {
         .chunks(160)
         .filter(|frame| frame.len() == 160 && tone_share(frame, frequency) > min_share)
         .count()
+}
+
+// ---- Agents' phones registering, and agents over the REST API ----
+
+/// Runs a REGISTER scenario as `user` with `password` (SIPp `-au`/`-ap`)
+/// and asserts it passes (`uac_register.xml` expects 200,
+/// `uac_register_refused.xml` a second 401).
+pub async fn register_as(engine: &Engine, user: &str, password: &str, scenario_file: &str) {
+    let sipp = Sipp::spawn_with(
+        engine.sip,
+        scenario_file,
+        user,
+        &[],
+        &["-au", user, "-ap", password],
+    );
+    assert_sipp_passes(sipp, engine).await;
+}
+
+/// A REGISTER with a made-up digest answer; returns the response text.
+pub async fn raw_register(engine: SocketAddr, user: &str, tag: &str) -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = socket.local_addr().unwrap();
+    let request = format!(
+        "REGISTER sip:{engine} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK-{tag};rport\r\n\
+         From: <sip:{user}@{engine}>;tag={tag}\r\n\
+         To: <sip:{user}@{engine}>\r\n\
+         Call-ID: {tag}\r\n\
+         CSeq: 1 REGISTER\r\n\
+         Contact: <sip:{user}@{local}>\r\n\
+         Expires: 120\r\n\
+         Max-Forwards: 70\r\n\
+         Authorization: Digest username=\"{user}\", realm=\"switchboard\", nonce=\"1.abc\", uri=\"sip:{engine}\", response=\"00000000000000000000000000000000\", algorithm=MD5\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    socket.send_to(request.as_bytes(), engine).await.unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let (length, _) = tokio::time::timeout(Duration::from_secs(10), socket.recv_from(&mut buffer))
+        .await
+        .expect("an answer")
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..length]).to_string()
+}
+
+/// A response with what must differ between two requests (Via, tags,
+/// Call-ID, the nonce) left out.
+pub fn response_shape(response: &str) -> Vec<String> {
+    response
+        .lines()
+        .filter(|line| {
+            !["Via", "From", "To", "Call-ID"]
+                .iter()
+                .any(|name| line.starts_with(name))
+        })
+        .map(|line| match line.find("nonce=\"") {
+            Some(start) => {
+                let value_end = line[start + 7..]
+                    .find('"')
+                    .map_or(line.len(), |end| start + 7 + end + 1);
+                format!("{}nonce=\"*\"{}", &line[..start], &line[value_end..])
+            }
+            None => line.to_string(),
+        })
+        .collect()
+}
+
+/// Writes `text` as a config file in a new folder; returns both.
+pub fn config_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("switchboard.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// The engine's REST API, for tests.
+pub struct Api {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    pub fn of(engine: &Engine) -> Api {
+        Api {
+            base: format!("http://{}", engine.http),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body; returns the status
+    /// and the JSON answer (`null` when the body is not JSON).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// The agent's entry in `GET /api/agents`, if listed.
+    pub async fn agent(&self, id: &str) -> Option<serde_json::Value> {
+        let (status, body) = self.get("/api/agents").await;
+        assert_eq!(status, 200, "{body}");
+        body["agents"]
+            .as_array()
+            .expect("agents list")
+            .iter()
+            .find(|agent| agent["id"] == id)
+            .cloned()
+    }
+
+    /// Waits until `GET /api/agents` shows the agent in `state`.
+    pub async fn wait_for_state(&self, engine: &Engine, id: &str, state: &str) {
+        let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+        loop {
+            let agent = self.agent(id).await;
+            if agent.as_ref().is_some_and(|agent| agent["state"] == state) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "agent {id} never showed state {state} (last: {agent:?}); engine log:\n{}",
+                engine.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
