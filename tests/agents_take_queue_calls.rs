@@ -538,6 +538,37 @@ async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
     drop(trunk);
 }
 
+/// A caller still waiting when the engine stops: its queue row says so
+/// (result "shutdown"), rather than staying open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_waiting_at_shutdown_closes_its_queue_row() {
+    let (engine, _config_dir) = engine_with(&["alice"], "ring_timeout_secs = 60", None).await;
+    let _alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let (_media, _sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    wait_for_agent_state(&engine, "alice", "ringing", 0).await;
+    let (status, dir) = engine.stop().await;
+    assert!(status.success(), "{status}");
+    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT queue, result FROM queue_calls")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        [("support".to_string(), Some("shutdown".to_string()))]
+    );
+    // Alice was logged out at the stop, not left ringing.
+    let last: (String, String) = sqlx::query_as(
+        "SELECT to_state, reason FROM agent_events WHERE agent = 'alice' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(last.0, "logged_out", "{last:?}");
+}
+
 /// Waits for the stored callback of `call` to satisfy `done`.
 async fn poll_callback(
     engine: &Engine,

@@ -786,8 +786,34 @@ impl Desk {
         for (_, token) in self.offers.values() {
             token.cancel();
         }
+        self.take_last_words(&mut commands).await;
         self.log_everyone_out();
         info!("agent desk stopped");
+    }
+
+    /// The engine stops, and so do the calls in queues and with agents: each
+    /// says how it left (its queue row's result) as it ends. Take those for
+    /// a moment, without placing anything new, so no row is left open.
+    async fn take_last_words(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>) {
+        let grace = tokio::time::sleep(Duration::from_secs(3));
+        tokio::pin!(grace);
+        while self
+            .acd
+            .call_ids()
+            .any(|call| !self.callbacks.contains_key(call) || self.placing.contains(call))
+        {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command @ Command::Left { .. }) => self.on_command(command),
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = &mut grace => {
+                    warn!("calls still in queues did not say how they ended; their queue rows stay open");
+                    break;
+                }
+            }
+        }
     }
 
     /// The engine stops: a logout event for every logged-in agent, so time
