@@ -394,29 +394,7 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
         Some(trunk_port),
     )
     .await;
-    // Alice's phone rings out, so the caller waits with nobody free.
-    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
-    let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
-    wait_for_agent_state(&engine, "alice", "paused", 0).await;
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
-            at,
-            AGENT_WAIT,
-        )
-        .await
-        .expect("the callback offer");
-    media.send_digit('1', 101).await;
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "callback_confirm", Codec::Pcmu),
-            at,
-            AGENT_WAIT,
-        )
-        .await
-        .expect("the callback confirmation");
-    assert_sipp_passes(sipp, &engine).await;
-    alice.finished(&engine).await;
+    request_callback(&engine).await;
 
     // Bob logs in: the engine rings him, then calls the customer back
     // through the trunk and bridges them.
@@ -476,21 +454,7 @@ async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
         Some(trunk_port),
     )
     .await;
-    // Alice's phone rings out: the caller asks to be called back.
-    let alice = phone(&engine, "alice", "uas_agent_rings_forever.xml", 0).await;
-    let (media, sipp, at, _silence) = caller_asks_for_a_person(&engine).await;
-    wait_for_agent_state(&engine, "alice", "paused", 0).await;
-    media
-        .wait_for_prompt(
-            &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
-            at,
-            AGENT_WAIT,
-        )
-        .await
-        .expect("the callback offer");
-    media.send_digit('1', 101).await;
-    assert_sipp_passes(sipp, &engine).await;
-    alice.finished(&engine).await;
+    request_callback(&engine).await;
     let call = engine.ended_calls(1).await.remove(0);
     let stored = poll_callback(&engine, &call.id, |row| row.state == "waiting").await;
     assert_eq!(stored.number, "+15551234567");
@@ -589,6 +553,108 @@ async fn poll_callback(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Alice's phone rings out, so the caller (+15551234567) waits with nobody
+/// free, hears the callback option, presses 1 and hangs up.
+async fn request_callback(engine: &Engine) {
+    let alice = phone(engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let (media, sipp, at, _silence) = caller_asks_for_a_person(engine).await;
+    wait_for_agent_state(engine, "alice", "paused", 0).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "queue_callback_option", Codec::Pcmu),
+            at,
+            AGENT_WAIT,
+        )
+        .await
+        .expect("the callback offer");
+    media.send_digit('1', 101).await;
+    media
+        .wait_for_prompt(
+            &encoded_prompt("en", "callback_confirm", Codec::Pcmu),
+            at,
+            AGENT_WAIT,
+        )
+        .await
+        .expect("the callback confirmation");
+    assert_sipp_passes(sipp, engine).await;
+    alice.finished(engine).await;
+}
+
+/// An agent who calls a customer back may transfer them, as on any call:
+/// here blind to an outside number, through the trunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
+    let (trunk, trunk_port, trunk_dir) = campaign_trunk();
+    let (engine, _config_dir) = engine_with(
+        &["alice", "bob"],
+        "ring_timeout_secs = 2\ncallback = true",
+        Some(trunk_port),
+    )
+    .await;
+    request_callback(&engine).await;
+    // Bob takes the callback and, once the customer is on, REFERs them to
+    // +12125550177.
+    let bob = phone_with(
+        &engine,
+        "bob",
+        "uas_agent_transfers.xml",
+        1000,
+        &[("target", "+12125550177".to_string())],
+    )
+    .await;
+    let bob_log = bob.finished(&engine).await;
+    assert!(bob_log.contains("CALLBACK yes"), "{bob_log}");
+    assert!(bob_log.contains("NOTIFY SIP/2.0 200"), "{bob_log}");
+    // The trunk got the customer's call, then the transfer's.
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let invites: Vec<String> = trunk_events_owned(&trunk_dir)
+            .into_iter()
+            .filter(|(kind, _)| kind == "INVITE")
+            .map(|(_, number)| number)
+            .collect();
+        if invites == ["+15551234567", "+12125550177"] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "trunk INVITEs: {invites:?}; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The two outside parties talk until the engine stops.
+    let (status, dir) = engine.stop().await;
+    assert!(status.success(), "{status}");
+    let store = switchboard::store::Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("calls.db").display()
+    ))
+    .await
+    .unwrap();
+    let callback = store
+        .recent_calls(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.direction == "callback")
+        .expect("the callback's call");
+    assert_eq!(
+        callback.outcome.as_deref(),
+        Some("callback_completed"),
+        "{callback:?}"
+    );
+    let events = store.call_events(&callback.id).await.unwrap();
+    assert!(
+        events.iter().any(|event| event.kind == "transfer"
+            && event
+                .detail
+                .contains("agent bob transferred the call to +12125550177")),
+        "{events:?}"
+    );
+    drop(trunk);
 }
 
 fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {

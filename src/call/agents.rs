@@ -37,6 +37,7 @@ use tracing::{debug, info, warn, Instrument};
 use super::bridge::{self, AgentLeg, Party};
 use super::browser_agents::{BrowserAgents, BrowserCall, PageOffer};
 use super::media::MediaSession;
+use super::talk::{self, TalkOptions};
 use super::{negotiate_body, CallEngine, CallEngineShared};
 use crate::acd::{
     Acd, AcdConfig, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo, ChangeReason,
@@ -1809,45 +1810,104 @@ async fn run_callback(
         Ok(mut customer) => {
             let answered_at = Utc::now();
             engine.call_log.call_answered(&id, answered_at);
-            let recording = record.then(|| {
-                engine
-                    .settings
-                    .recordings_dir
-                    .join("queues")
-                    .join(format!("{id}.wav"))
-            });
-            let music = engine
+            let music: Vec<_> = engine
                 .prompts
                 .get("en", &music_name)
                 .ok()
                 .into_iter()
                 .collect();
-            let options = bridge::BridgeOptions {
-                recording,
-                music,
-                ..bridge::BridgeOptions::default()
+            // The agent may transfer the customer: attended to anyone, blind
+            // to a number (not blind to a queue: the customer has no place
+            // to wait there).
+            let talked = match engine.desk.get() {
+                Some(desk) => {
+                    let options = TalkOptions {
+                        desk,
+                        id: &id,
+                        number: &info.number,
+                        screen: &info.screen,
+                        music: &music,
+                        record,
+                        queue_transfers: false,
+                        replaceable: false,
+                    };
+                    let log = |kind: &str, detail: &str| {
+                        engine.call_log.event(
+                            &id,
+                            crate::store::CallEvent {
+                                at: Utc::now(),
+                                kind: kind.to_string(),
+                                node: None,
+                                detail: detail.to_string(),
+                            },
+                        )
+                    };
+                    talk::talk(
+                        &engine,
+                        &options,
+                        customer.as_mut(),
+                        agent.to_string(),
+                        agent_party,
+                        None,
+                        &log,
+                    )
+                    .await
+                }
+                None => {
+                    agent_party.hang_up("shutdown").await;
+                    talk::Talked::Over {
+                        hung_up_by: None,
+                        cause: "shutdown".into(),
+                        agent: agent.to_string(),
+                        outside: false,
+                        recording: None,
+                    }
+                }
             };
-            let end = bridge::bridge(&engine, customer.as_mut(), &mut agent_party, options).await;
-            let talk_ms = end.talk_time.as_millis() as i64;
+            let (hangup_by, cause, last_agent, recording) = match talked {
+                talk::Talked::Over {
+                    hung_up_by,
+                    cause,
+                    agent,
+                    outside,
+                    recording,
+                } => {
+                    let by = match hung_up_by {
+                        Some(bridge::Side::Caller) => "callee",
+                        Some(bridge::Side::Agent) if outside => "transferee",
+                        Some(bridge::Side::Agent) => "agent",
+                        None => "system",
+                    };
+                    (by, cause, agent, recording)
+                }
+                talk::Talked::TransferFailed { reason, recording } => {
+                    // The customer is still on the line: nobody left to talk to.
+                    customer.leg.hangup().await.ok();
+                    let cause = format!("transfer failed: {reason}");
+                    ("system", cause, agent.to_string(), recording)
+                }
+                // Neither can happen to a callback (no queue transfers, not
+                // replaceable); end the customer's leg all the same.
+                talk::Talked::ToQueue { .. } | talk::Talked::HandedOver { .. } => {
+                    customer.leg.hangup().await.ok();
+                    ("system", "transferred".into(), agent.to_string(), None)
+                }
+            };
+            let talk_ms = (Utc::now() - answered_at).num_milliseconds().max(0);
             (
                 CallEnd {
                     ended_at: Utc::now(),
                     answered_at: Some(answered_at),
-                    hangup_by: match end.hung_up_by {
-                        Some(bridge::Side::Caller) => "callee",
-                        Some(bridge::Side::Agent) => "agent",
-                        None => "system",
-                    }
-                    .into(),
-                    hangup_cause: end.cause.clone(),
+                    hangup_by: hangup_by.into(),
+                    hangup_cause: cause,
                     sip_status: Some(200),
                     outcome: Some("callback_completed".into()),
-                    variables: BTreeMap::from([("agent".to_string(), agent.to_string())]),
-                    recording_path: end.recording.clone(),
+                    variables: BTreeMap::from([("agent".to_string(), last_agent)]),
+                    recording_path: recording.clone(),
                     ..CallEnd::default()
                 },
                 Some(talk_ms),
-                end.recording,
+                recording,
             )
         }
         Err(reason) => {

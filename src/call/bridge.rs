@@ -87,6 +87,20 @@ pub(crate) struct PartyMut<'a> {
     pub session_version: &'a mut u64,
 }
 
+impl PartyMut<'_> {
+    /// The same borrow, for a shorter while (one bridge of several).
+    pub fn reborrow(&mut self) -> PartyMut<'_> {
+        PartyMut {
+            leg: &mut *self.leg,
+            media: &mut *self.media,
+            current: &mut *self.current,
+            local_port: self.local_port,
+            session_id: self.session_id,
+            session_version: &mut *self.session_version,
+        }
+    }
+}
+
 /// Which side ended the bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Side {
@@ -122,6 +136,9 @@ pub(crate) struct BridgeOptions<'a> {
     /// When set, the agent may transfer the caller (REFER from a phone, the
     /// page's transfer button) to what this desk knows.
     pub transfers: Option<&'a DeskHandle>,
+    /// Blind transfers may name a queue (not for a callback's customer, who
+    /// has no place to wait; a consultation with the queue still works).
+    pub queue_transfers: bool,
     /// The agent's id: a phone's REFER with `Replaces` may only take over a
     /// call this agent placed.
     pub agent: Option<&'a str>,
@@ -219,6 +236,20 @@ fn phone_audio(party: &mut Party, datagram: &[u8], source: SocketAddr, audio: &m
     party.media.take_relayed(audio);
 }
 
+/// What a blind transfer's target means, when it is allowed.
+fn blind_target(
+    desk: &DeskHandle,
+    target: &str,
+    queue_transfers: bool,
+) -> Result<Transfer, String> {
+    match desk.transfer_target(target)? {
+        Transfer::Queue(queue) if !queue_transfers => Err(format!(
+            "this call cannot wait in {queue}: consult the queue instead"
+        )),
+        to => Ok(to),
+    }
+}
+
 /// Tells the agent's page how a consultation is going.
 fn tell_page(agent: &AgentLeg, state: &str, target: &str, detail: Option<String>) {
     if let AgentLeg::Browser(call) = agent {
@@ -241,6 +272,7 @@ pub(crate) async fn bridge(
         recording,
         music,
         transfers,
+        queue_transfers,
         agent: agent_id,
         consult: consult_context,
         mut hand_over,
@@ -346,7 +378,7 @@ pub(crate) async fn bridge(
                     );
                     continue;
                 }
-                match transfers.map(|desk| desk.transfer_target(&target)) {
+                match transfers.map(|desk| blind_target(desk, &target, queue_transfers)) {
                     Some(Ok(to)) => {
                         info!(?to, "agent page transfers the caller");
                         transfer = Some(to);
@@ -448,7 +480,7 @@ pub(crate) async fn bridge(
                     }
                     continue;
                 }
-                match transfers.map(|desk| desk.transfer_target(&target)) {
+                match transfers.map(|desk| blind_target(desk, &target, queue_transfers)) {
                     Some(Ok(to)) => {
                         info!(?to, "agent phone transfers the caller (REFER)");
                         responder.respond(202, None, None).await;

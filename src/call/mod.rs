@@ -12,6 +12,7 @@ mod consult;
 pub mod media;
 mod originate;
 mod queue_wait;
+mod talk;
 
 pub use agent_accounts::{load_stored_agents, AccountError, AgentChange, Deletion, NewAgent};
 pub use agents::{AgentDesk, DeskSnapshot, Presence};

@@ -9,16 +9,15 @@ use chrono::Utc;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::agents::{Attended, Command, Notice, QueueCall, Transfer, Waiting};
-use super::bridge::{self, AgentLeg, BridgeOptions, PartyMut, Side};
-use super::consult::ConsultContext;
+use super::agents::{Command, Notice, QueueCall, Waiting};
+use super::bridge::{PartyMut, Side};
 use super::media::{MediaEvent, MediaSession};
+use super::talk::{self, TalkOptions, Talked};
 use super::{dtmf_from_info, CallEngineShared, Ending, InfoDigit, MediaSide};
 use crate::dialplan::numbers::number_prompts;
 use crate::dialplan::{QueueOutcome, Session};
 use crate::media::prompts::Prompt;
 use crate::media::sdp::Negotiated;
-use crate::pii::Masked;
 use crate::sip::{Leg, LegEvent};
 use crate::store::QueueCallEnd;
 
@@ -348,145 +347,38 @@ pub(super) async fn wait_in_queue(
                     }
                     log("queue", &format!("connected to agent {agent}"));
                     info!(agent = %agent, waited_ms = entered.elapsed().as_millis() as u64, "bridging caller to agent");
-                    // Who the caller talks to, and the queue call that brought
-                    // them: the caller's own at first, a consulted agent's
-                    // after an attended transfer (its row closes when that
-                    // bridge ends). None for an outside number.
-                    let mut agent = agent;
-                    let mut party = *party;
-                    let mut queue_call = Some(QueueCall { id: id.to_string(), entered });
-                    let mut first_recording: Option<String> = None;
-                    let end = loop {
-                        let recording = (settings.record || options.record).then(|| recording_path(engine, id));
-                        let caller_side = PartyMut { leg: &mut *leg, media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
-                        // A phone's attended transfer may take this call's
-                        // agent (when the caller is that agent's phone).
-                        let (registration, hand_over) = engine.replaceable.register(caller_side.leg.call_id(), number);
-                        let with_agent = queue_call.is_some();
-                        let options = BridgeOptions {
-                            recording,
-                            music: music.clone(),
-                            transfers: with_agent.then_some(desk),
-                            agent: with_agent.then_some(agent.as_str()),
-                            consult: with_agent.then_some(ConsultContext { desk, call_id: id, screen: &screen, caller_number: number }),
-                            hand_over: Some(hand_over),
-                        };
-                        let end = bridge::bridge(engine, caller_side, &mut party, options).await;
-                        drop(registration);
-                        if first_recording.is_none() {
-                            first_recording.clone_from(&end.recording);
-                        }
-                        if let Some(request) = end.handed_over {
-                            log("transfer", &format!("agent {agent} was handed to another call (attended transfer)"));
-                            let attended = Attended { agent: agent.clone(), queue_call: queue_call.take(), party };
-                            if let Err(attended) = request.send(attended) {
-                                // The other call gave up waiting: nobody takes the agent.
-                                attended.party.hang_up_later("transfer_failed");
-                                if let Some(call) = attended.queue_call {
-                                    desk.send(Command::Left { end: answered(&call, end.talk_time, None), call: call.id });
-                                }
-                            }
-                            return WaitEnd::Over {
-                                ending: Ending { hangup_by: "engine", cause: "replaced".into() },
-                                outcome: Some(QueueOutcome::Connected { agent }),
-                                recording: first_recording,
-                            };
-                        }
-                        if let Some(call) = queue_call.take() {
-                            desk.send(Command::Left { call: call.id.clone(), end: answered(&call, end.talk_time, end.recording.clone()) });
-                        }
-                        match end.transfer {
-                            Some(Transfer::Attended(attended)) => {
-                                let Attended { agent: next, queue_call: next_call, party: next_party } = *attended;
-                                log("transfer", &format!("agent {agent} transferred the call to {next} after consulting"));
-                                info!(from = %agent, to = %next, "attended transfer: bridging the caller to the consulted party");
-                                if next_call.is_some() {
-                                    agent = next;
-                                }
-                                party = next_party;
-                                queue_call = next_call;
-                            }
-                            _ => break end,
-                        }
+                    let talk_options = TalkOptions {
+                        desk,
+                        id,
+                        number,
+                        screen: &screen,
+                        music: &music,
+                        record: settings.record || options.record,
+                        queue_transfers: true,
+                        replaceable: true,
                     };
-                    let number_transfer = match end.transfer {
-                        Some(Transfer::Queue(next)) => {
-                            log("transfer", &format!("agent {agent} transferred the call to queue {next}"));
-                            return WaitEnd::Transferred { queue: next };
-                        }
-                        Some(Transfer::Number(number)) => number,
-                        Some(Transfer::Attended(_)) | None => {
-                            let hangup_by = match end.hung_up_by {
+                    let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
+                    let first_call = QueueCall { id: id.to_string(), entered };
+                    let talked = talk::talk(engine, &talk_options, caller_side, agent, *party, Some(first_call), log).await;
+                    return match talked {
+                        Talked::ToQueue { queue, .. } => WaitEnd::Transferred { queue },
+                        Talked::Over { hung_up_by, cause, agent, outside, recording } => {
+                            let hangup_by = match hung_up_by {
                                 Some(Side::Caller) => "caller",
+                                Some(Side::Agent) if outside => "callee",
                                 Some(Side::Agent) => "agent",
                                 None => "engine",
                             };
-                            return WaitEnd::Over {
-                                ending: Ending { hangup_by, cause: end.cause },
-                                outcome: Some(QueueOutcome::Connected { agent }),
-                                recording: first_recording,
-                            };
+                            WaitEnd::Over { ending: Ending { hangup_by, cause }, outcome: Some(QueueOutcome::Connected { agent }), recording }
                         }
-                    };
-                    // To an outside number: the caller hears music while it rings.
-                    log("transfer", &format!("agent {agent} transferred the call to {number_transfer}"));
-                    info!(agent = %agent, number = %Masked(&number_transfer), "transferring the caller to a number");
-                    let cancel = engine.shutdown.child_token();
-                    let dial = desk.dial_out(engine, &number_transfer, cancel.clone());
-                    tokio::pin!(dial);
-                    media.play(music.clone());
-                    let mut caller_gone = false;
-                    let dialled = loop {
-                        tokio::select! {
-                            result = &mut dial => break result,
-                            _ = ticker.tick() => {
-                                if let Some(MediaEvent::PlaybackFinished) = media.on_tick(Instant::now()).await {
-                                    media.play(music.clone());
-                                }
-                            }
-                            event = leg.next_event(), if !caller_gone => match event {
-                                Some(LegEvent::RemoteHangup | LegEvent::Cancelled | LegEvent::Failed(_)) | None => {
-                                    caller_gone = true;
-                                    cancel.cancel();
-                                }
-                                Some(LegEvent::Info { responder, .. }) => responder.respond(200, None, None).await,
-                                Some(LegEvent::Reoffer { body, responder }) => {
-                                    let mut side = MediaSide { media: &mut *media, current: &mut *current, local_port, session_id, session_version: &mut *session_version };
-                                    side.reoffer(engine, &body, responder).await;
-                                }
-                                Some(LegEvent::Refer { responder, .. }) => responder.respond(501, None, None).await,
-                                Some(LegEvent::Other { responder, .. }) => responder.respond(200, None, None).await,
-                                Some(LegEvent::Confirmed { .. }) => {}
-                            },
+                        Talked::HandedOver { agent, recording } => WaitEnd::Over {
+                            ending: Ending { hangup_by: "engine", cause: "replaced".into() },
+                            outcome: Some(QueueOutcome::Connected { agent }),
+                            recording,
+                        },
+                        Talked::TransferFailed { reason, .. } => {
+                            WaitEnd::Outcome(QueueOutcome::Unavailable(format!("transfer failed: {reason}")))
                         }
-                    };
-                    media.stop_playback();
-                    let outside = match (dialled, caller_gone) {
-                        (Ok(outside), false) => outside,
-                        (Ok(outside), true) => {
-                            AgentLeg::Phone(Box::new(outside)).hang_up_later("caller_gone");
-                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: first_recording };
-                        }
-                        (Err(_), true) => {
-                            return WaitEnd::Over { ending: Ending { hangup_by: "caller", cause: "BYE".into() }, outcome: Some(QueueOutcome::Connected { agent }), recording: first_recording };
-                        }
-                        (Err(reason), false) => {
-                            log("transfer", &format!("the transfer to {number_transfer} failed: {reason}"));
-                            return WaitEnd::Outcome(QueueOutcome::Unavailable(format!("transfer failed: {reason}")));
-                        }
-                    };
-                    let mut outside = AgentLeg::Phone(Box::new(outside));
-                    let caller_side = PartyMut { leg, media, current, local_port, session_id, session_version };
-                    let second = bridge::bridge(engine, caller_side, &mut outside, BridgeOptions { music: music.clone(), ..BridgeOptions::default() }).await;
-                    let hangup_by = match second.hung_up_by {
-                        Some(Side::Caller) => "caller",
-                        Some(Side::Agent) => "callee",
-                        None => "engine",
-                    };
-                    return WaitEnd::Over {
-                        ending: Ending { hangup_by, cause: second.cause },
-                        outcome: Some(QueueOutcome::Connected { agent }),
-                        recording: first_recording,
                     };
                 }
                 Some(Notice::Overflow(crate::acd::OverflowTarget::CallbackOffer)) if can_call_back => {
@@ -582,31 +474,6 @@ pub(super) async fn wait_in_queue(
         }
     }
     end
-}
-
-/// A queue row closed after its agent talked for `talk`.
-fn answered(call: &QueueCall, talk: Duration, recording: Option<String>) -> QueueCallEnd {
-    QueueCallEnd {
-        left_at: Utc::now(),
-        result: "answered".into(),
-        wait_ms: call.entered.elapsed().saturating_sub(talk).as_millis() as i64,
-        talk_ms: Some(talk.as_millis() as i64),
-        recording,
-    }
-}
-
-/// Where a bridged call's stereo recording goes: `queues/<call>.wav`, or
-/// `<call>-2.wav`, ... for the next agent after a transfer (never over an
-/// earlier one).
-fn recording_path(engine: &CallEngineShared, id: &str) -> std::path::PathBuf {
-    let dir = engine.settings.recordings_dir.join("queues");
-    (1..100)
-        .map(|n| match n {
-            1 => dir.join(format!("{id}.wav")),
-            n => dir.join(format!("{id}-{n}.wav")),
-        })
-        .find(|path| !path.exists())
-        .unwrap_or_else(|| dir.join(format!("{id}-last.wav")))
 }
 
 /// Only a plain phone number can be called back: a caller's From user is
