@@ -66,6 +66,8 @@ async fn engine_with(
 struct Phone {
     child: Child,
     logs: tempfile::TempDir,
+    /// Its SIP port.
+    port: u16,
 }
 
 async fn phone(engine: &Engine, agent: &str, scenario_file: &str, talk_ms: u64) -> Phone {
@@ -122,10 +124,48 @@ async fn phone_for_calls(
     );
     assert_sipp_passes(register, engine).await;
     wait_for_agent_state(engine, agent, "available", before).await;
-    Phone { child, logs }
+    Phone { child, logs, port }
 }
 
 impl Phone {
+    /// Sends the phone an INFO on its current call (the one whose Call-ID
+    /// its scenario logged as `DIALOG <id>`), for scenarios that wait for a
+    /// cue from the test.
+    async fn poke(&self) {
+        let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+        let call_id = loop {
+            let log = trunk_log(&self.logs);
+            if let Some(id) = log
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("DIALOG "))
+            {
+                break id.trim().to_string();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the phone never logged its call: {log}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let local = socket.local_addr().unwrap();
+        let info = format!(
+            "INFO sip:agent@127.0.0.1:{port} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {local};branch=z9hG4bK-poke-{port}\r\n\
+             From: <sip:test@127.0.0.1>;tag=poke\r\n\
+             To: <sip:agent@127.0.0.1:{port}>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 99 INFO\r\n\
+             Max-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n",
+            port = self.port
+        );
+        socket
+            .send_to(info.as_bytes(), ("127.0.0.1", self.port))
+            .await
+            .unwrap();
+    }
+
     async fn finished(mut self, engine: &Engine) -> String {
         let status = tokio::time::timeout(Duration::from_secs(60), async {
             loop {
@@ -969,13 +1009,13 @@ fn packets_heard(media: &CallerMedia) -> usize {
 async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
     let (engine, _config_dir, _plans) = engine_with_sales_line(&["alice", "bob:sales"]).await;
     let consult_id = "consult-1@127.0.0.1";
-    // Alice answers the caller, talks for 6 s (while her phone consults
-    // sales), then sends REFER with Replaces naming the consultation call.
+    // Alice answers the caller and, once her phone's consultation with
+    // sales is answered, sends REFER with Replaces naming that call.
     let alice = phone_with(
         &engine,
         "alice",
         "uas_agent_attended_transfer.xml",
-        6000,
+        1,
         &[
             ("target", "sales".to_string()),
             ("consult_id", consult_id.to_string()),
@@ -1001,6 +1041,9 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
         &["-cid_str", consult_id],
     );
     wait_for_agent_state(&engine, "bob", "on_call", before).await;
+    // Bob answered: the test tells alice's phone to transfer (an INFO on her
+    // call with the caller, which the scenario waits for).
+    alice.poke().await;
 
     // The REFER: alice's phone is told the transfer worked and is hung up;
     // her consultation call is replaced (hung up) too.
@@ -1091,7 +1134,7 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     wait_for_agent_state(&engine, "carol", "available", before).await;
 
     // Carol answers a caller on the page.
-    let (media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
     page.wait_for(
         &format!("!{}.hidden", by_id("offer")),
         AGENT_WAIT,
@@ -1103,7 +1146,10 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     wait_for_agent_state(&engine, "carol", "on_call", before).await;
 
     // She consults sales: the caller holds (music) while bob's phone rings
-    // with the caller's data, and bob answers her.
+    // with the caller's data, and bob answers her. (The caller sends no
+    // audio from now until the transfer: whatever reaches carol's page
+    // meanwhile can only be bob's.)
+    silence.abort();
     let held_from = media.audio_bytes().len();
     page.eval(&format!(
         "{}.value = 'sales'; {}.click(); true",
@@ -1128,6 +1174,32 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     .await;
     let shown = page.text().await;
     assert!(shown.contains("Talking to sales"), "{shown}");
+    // Carol hears bob: his phone echoes what she says, and that audio
+    // reaches her page while the caller holds.
+    // Audio packets the page has received, and whether a consultation is
+    // on screen (read from the page's own WebRTC statistics).
+    let received = "(async () => { let n = 0; (await peer.getStats()).forEach((e) => { \
+        if (e.type === 'inbound-rtp' && e.kind === 'audio') n = e.packetsReceived; }); \
+        const talking = document.getElementById('consult-status').textContent.includes('Talking to sales'); \
+        return { n, talking }; })()";
+    let consult_from = page.eval(received).await["n"].as_u64().unwrap();
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let now = page.eval(received).await;
+        assert_eq!(
+            now["talking"], true,
+            "the consultation ended before carol heard bob: {now}"
+        );
+        if now["n"].as_u64().unwrap() >= consult_from + 25 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "carol's page got no audio from bob: {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
 
     // She completes the transfer: she goes to wrap-up, the caller talks to
     // bob (his phone echoes the caller) until bob hangs up.

@@ -178,10 +178,11 @@ pub(crate) struct DeskHandle {
     queues: Arc<BTreeMap<String, QueueSettings>>,
     sip: Arc<SipServer>,
     trunks: Arc<Vec<TrunkConfig>>,
+    /// For dialling in the background (weak: the engine holds this handle).
+    engine: std::sync::Weak<CallEngineShared>,
 }
 
 /// Where an agent sends a call.
-#[derive(Debug)]
 pub(crate) enum Transfer {
     /// Into another queue: the caller waits there, keeping the screen pop.
     Queue(String),
@@ -199,6 +200,17 @@ pub(crate) struct Attended {
     /// the bridge to the caller ends); `None` for an outside number.
     pub queue_call: Option<QueueCall>,
     pub party: AgentLeg,
+}
+
+impl std::fmt::Debug for Transfer {
+    // Phone numbers are personal data: masked in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transfer::Queue(queue) => f.debug_tuple("Queue").field(queue).finish(),
+            Transfer::Number(number) => write!(f, "Number({})", Masked(number)),
+            Transfer::Attended(attended) => f.debug_tuple("Attended").field(attended).finish(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Attended {
@@ -267,6 +279,23 @@ impl DeskHandle {
             .ok_or_else(|| "no trunk is configured".to_string())?;
         let request = AgentRing::through_trunk(trunk, number);
         ring(engine, &self.sip, request, cancel, Duration::from_secs(30)).await
+    }
+
+    /// [`DeskHandle::dial_out`] as a task of its own, so whoever waits for
+    /// it may stop waiting without stranding a ringing or answered call.
+    pub(super) fn dial_out_in_background(
+        &self,
+        number: String,
+        cancel: CancellationToken,
+    ) -> tokio::task::JoinHandle<Result<Party, String>> {
+        let desk = self.clone();
+        tokio::spawn(async move {
+            let engine = desk
+                .engine
+                .upgrade()
+                .ok_or_else(|| "the engine has stopped".to_string())?;
+            desk.dial_out(&engine, &number, cancel).await
+        })
     }
 
     /// False when the desk has stopped (shutdown).
@@ -424,6 +453,7 @@ impl AgentDesk {
             queues,
             sip: desk_sip,
             trunks: Arc::new(config.trunks.clone()),
+            engine: Arc::downgrade(&engine.shared()),
         };
         engine.set_desk(handle.clone());
         browsers.attach_desk(handle.clone());
@@ -1514,10 +1544,18 @@ impl Desk {
                 .ok();
             return;
         }
-        info.attempts += 1;
         let (limit, retry) = self.queues.get(&info.queue).map_or((1, 0), |queue| {
             (queue.callback_attempts, queue.callback_retry_secs)
         });
+        // Interrupted (the agent hung up first, or the engine stopped): the
+        // customer was not called, so the attempt does not count and the
+        // callback goes back at once.
+        let retry = if result == "callback_interrupted" {
+            0
+        } else {
+            info.attempts += 1;
+            retry
+        };
         if info.attempts >= limit {
             warn!(call, number = %Masked(&info.number), attempts = info.attempts, "callback given up: the customer was not reached");
             self.records
@@ -1806,6 +1844,7 @@ async fn run_callback(
         Err(_) if agent_gone => Err("agent_hangup".to_string()),
         other => other,
     };
+    let mut interrupted = false;
     let (end, talk_ms, recording) = match result {
         Ok(mut customer) => {
             let answered_at = Utc::now();
@@ -1911,7 +1950,10 @@ async fn run_callback(
             )
         }
         Err(reason) => {
-            info!(call = %call, %reason, "callback: the customer did not answer");
+            // The agent hanging up, or the engine stopping, is not the
+            // customer's failure to answer: such an attempt does not count.
+            interrupted = reason == "agent_hangup" || engine.shutdown.is_cancelled();
+            info!(call = %call, %reason, interrupted, "callback: the customer was not reached");
             agent_party.hang_up("callback_not_answered").await;
             (
                 CallEnd {
@@ -1926,10 +1968,10 @@ async fn run_callback(
             )
         }
     };
-    let result = if talk_ms.is_some() {
-        "callback_answered"
-    } else {
-        "callback_failed"
+    let result = match (talk_ms, interrupted) {
+        (Some(_), _) => "callback_answered",
+        (None, true) => "callback_interrupted",
+        (None, false) => "callback_failed",
     };
     engine.call_log.call_ended(&id, end);
     commands

@@ -229,6 +229,8 @@ async fn send_audio(leg: &mut AgentLeg, audio: &[i16]) {
 
 /// Decodes one RTP datagram of a phone leg into `audio` (DTMF dropped).
 fn phone_audio(party: &mut Party, datagram: &[u8], source: SocketAddr, audio: &mut Vec<i16>) {
+    // Never someone else's audio: what is left is only this leg's.
+    audio.clear();
     let mut digits = Vec::new();
     party
         .media
@@ -280,8 +282,7 @@ pub(crate) async fn bridge(
     let started = Instant::now();
     let mut transfer: Option<Transfer> = None;
     let mut handed_over: Option<HandOver> = None;
-    let mut consult: Option<Consult<'_>> = None;
-    let mut consults = 0u32;
+    let mut consult: Option<Consult> = None;
     // The page's hold button (a phone holds with a re-INVITE instead).
     let mut page_hold = false;
     let mut was_held = false;
@@ -408,8 +409,7 @@ pub(crate) async fn bridge(
                         .tell(&call.agent, "this call cannot be transferred");
                     continue;
                 };
-                consults += 1;
-                match Consult::start(engine, context, &target, consults) {
+                match Consult::start(engine, context, &target) {
                     Ok(started) => {
                         info!(target = %started.target, "agent page consults; the caller holds");
                         tell_page(agent, "calling", &started.target, None);
@@ -424,7 +424,7 @@ pub(crate) async fn bridge(
                 if let Some(current) = consult.take() {
                     let target = current.target.clone();
                     info!(target = %target, "agent cancels the consultation; back to the caller");
-                    current.finish("consult_cancelled").await;
+                    current.finish("consult_cancelled");
                     tell_page(agent, "ended", &target, Some("cancelled".into()));
                 }
             }
@@ -474,8 +474,10 @@ pub(crate) async fn bridge(
                             break (Some(Side::Agent), "transferred".to_string());
                         }
                         Err(reason) => {
+                            // Not 481: inside the phone's dialog with the
+                            // caller that would say this dialog is gone.
                             info!(%reason, "agent's attended transfer refused");
-                            responder.respond(481, None, None).await;
+                            responder.respond(603, None, None).await;
                         }
                     }
                     continue;
@@ -512,7 +514,7 @@ pub(crate) async fn bridge(
                         transfer = Some(Transfer::Attended(attended));
                         break (Some(Side::Agent), "transferred".to_string());
                     }
-                    pending.finish("agent_hangup").await;
+                    pending.finish("agent_hangup");
                 }
                 break (Some(Side::Agent), cause);
             }
@@ -526,7 +528,7 @@ pub(crate) async fn bridge(
                 if let Some(current) = consult.take() {
                     info!(target = %current.target, %reason, "consultation failed; back to the caller");
                     tell_page(agent, "ended", &current.target, Some(reason));
-                    current.finish("consult_failed").await;
+                    current.finish("consult_failed");
                 }
             }
             Input::Consult(ConsultInput::Leg(input)) => {
@@ -570,7 +572,7 @@ pub(crate) async fn bridge(
                     if let Some(current) = consult.take() {
                         info!(target = %current.target, %cause, "the consulted party hung up; back to the caller");
                         tell_page(agent, "ended", &current.target, Some("they hung up".into()));
-                        current.finish("consult_ended").await;
+                        current.finish("consult_ended");
                     }
                 }
             }
@@ -626,7 +628,7 @@ pub(crate) async fn bridge(
                     if let Some(current) = consult.take() {
                         info!(target = %current.target, "no RTP from the consulted party; back to the caller");
                         tell_page(agent, "ended", &current.target, Some("no audio".into()));
-                        current.finish("media_timeout").await;
+                        current.finish("media_timeout");
                     }
                 }
             }
@@ -635,7 +637,8 @@ pub(crate) async fn bridge(
     };
     // A consultation still going when the call ends goes with it.
     if let Some(current) = consult.take() {
-        current.finish("caller_gone").await;
+        tell_page(agent, "ended", &current.target, Some(cause.clone()));
+        current.finish("caller_gone");
     }
     // Hang up whoever is still there (bounded, as at shutdown).
     async fn hang_up(leg: &Leg) {

@@ -15,8 +15,6 @@
 //!   that call and takes its agent from it.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -131,9 +129,7 @@ pub(crate) struct ConsultContext<'a> {
     pub caller_number: &'a str,
 }
 
-type Dial<'a> = Pin<Box<dyn Future<Output = Result<Party, String>> + Send + 'a>>;
-
-enum Stage<'a> {
+enum Stage {
     /// Waiting in a queue for one of its agents.
     Queued {
         call: String,
@@ -141,8 +137,8 @@ enum Stage<'a> {
         entered: Instant,
         notices: mpsc::UnboundedReceiver<Notice>,
     },
-    /// Ringing an outside number.
-    Dialling(Dial<'a>),
+    /// Ringing an outside number (in a task of its own).
+    Dialling(tokio::task::JoinHandle<Result<Party, String>>),
     /// Someone answered: the agent talks to them.
     Connected {
         attended: Box<Attended>,
@@ -163,27 +159,28 @@ pub(crate) enum ConsultInput {
 }
 
 /// The agent's second call, while the caller holds.
-pub(crate) struct Consult<'a> {
+pub(crate) struct Consult {
     /// The queue's name or the masked number, for the page and the log.
     pub target: String,
     desk: DeskHandle,
     cancel: CancellationToken,
-    stage: Stage<'a>,
+    stage: Stage,
 }
 
-impl<'a> Consult<'a> {
+impl Consult {
     /// Starts calling `target` (a queue's name or a phone number).
     pub fn start(
-        engine: &'a CallEngineShared,
+        engine: &CallEngineShared,
         context: &ConsultContext<'_>,
         target: &str,
-        serial: u32,
-    ) -> Result<Consult<'a>, String> {
+    ) -> Result<Consult, String> {
         let desk = context.desk.clone();
         let cancel = engine.shutdown.child_token();
         let (label, stage) = match desk.transfer_target(target)? {
             Transfer::Queue(queue) => {
-                let call = format!("{}.consult{serial}", context.call_id);
+                // Unique across every consultation of the call (each agent
+                // the caller reaches may consult again).
+                let call = format!("{}.consult-{:08x}", context.call_id, rand::random::<u32>());
                 let (notices, receiver) = mpsc::unbounded_channel();
                 let mut screen = context.screen.to_vec();
                 for (name, value) in &mut screen {
@@ -219,10 +216,7 @@ impl<'a> Consult<'a> {
             }
             Transfer::Number(number) => {
                 let label = Masked(&number).to_string();
-                let ring_desk = desk.clone();
-                let token = cancel.clone();
-                let dial: Dial<'a> =
-                    Box::pin(async move { ring_desk.dial_out(engine, &number, token).await });
+                let dial = desk.dial_out_in_background(number, cancel.clone());
                 (label, Stage::Dialling(dial))
             }
             Transfer::Attended(_) => return Err("not a consultation target".into()),
@@ -245,7 +239,7 @@ impl<'a> Consult<'a> {
 
     /// The next thing the consultation does (never resolves once over).
     pub async fn next(&mut self, buffer: &mut [u8]) -> ConsultInput {
-        let answered = match &mut self.stage {
+        let mut answered = match &mut self.stage {
             Stage::Queued {
                 call,
                 queue,
@@ -279,14 +273,18 @@ impl<'a> Consult<'a> {
                 return ConsultInput::Failed(reason);
             },
             Stage::Dialling(dial) => match dial.await {
-                Ok(party) => Attended {
+                Ok(Ok(party)) => Attended {
                     agent: self.target.clone(),
                     queue_call: None,
                     party: AgentLeg::Phone(Box::new(party)),
                 },
-                Err(reason) => {
+                Ok(Err(reason)) => {
                     self.stage = Stage::Done;
                     return ConsultInput::Failed(reason);
+                }
+                Err(_) => {
+                    self.stage = Stage::Done;
+                    return ConsultInput::Failed("the call could not be placed".into());
                 }
             },
             Stage::Connected { attended, .. } => {
@@ -295,6 +293,11 @@ impl<'a> Consult<'a> {
             Stage::Done => std::future::pending().await,
         };
         info!(target = %self.target, agent = %answered.agent, "consultation answered");
+        // Its audio is relayed to the agent (decoded, not just received).
+        match &mut answered.party {
+            AgentLeg::Phone(party) => party.media.start_relay(),
+            AgentLeg::Browser(call) => call.leg.start_bridge(),
+        }
         self.stage = Stage::Connected {
             attended: Box::new(answered),
             since: Instant::now(),
@@ -306,7 +309,17 @@ impl<'a> Consult<'a> {
     /// while nobody has answered; the consultation goes on).
     pub fn take_answered(&mut self) -> Option<Box<Attended>> {
         match std::mem::replace(&mut self.stage, Stage::Done) {
-            Stage::Connected { attended, .. } => Some(attended),
+            Stage::Connected {
+                mut attended,
+                since,
+            } => {
+                // The consulted agent's queue row counts the wait until they
+                // answered, not the consultation that followed.
+                if let Some(call) = attended.queue_call.as_mut() {
+                    call.entered += since.elapsed();
+                }
+                Some(attended)
+            }
             stage => {
                 self.stage = stage;
                 None
@@ -315,8 +328,9 @@ impl<'a> Consult<'a> {
     }
 
     /// Ends the consultation without a transfer: stops waiting or ringing,
-    /// or hangs up the consulted party (bounded).
-    pub async fn finish(self, cause: &str) {
+    /// or hangs up the consulted party. Never waits: the bridge goes on at
+    /// once (the caller hears the agent again).
+    pub fn finish(self, cause: &'static str) {
         self.cancel.cancel();
         match self.stage {
             Stage::Queued {
@@ -344,15 +358,18 @@ impl<'a> Consult<'a> {
                 }
             }
             Stage::Dialling(dial) => {
-                // Cancelled: the ring gives up at once; an answer that
-                // crossed the CANCEL is hung up.
-                if let Ok(party) = dial.await {
-                    AgentLeg::Phone(Box::new(party)).hang_up(cause).await;
-                }
+                // Cancelled: the ring gives up; an answer that crossed the
+                // CANCEL is hung up.
+                tokio::spawn(async move {
+                    if let Ok(Ok(party)) = dial.await {
+                        AgentLeg::Phone(Box::new(party)).hang_up(cause).await;
+                    }
+                });
             }
             Stage::Connected { attended, since } => {
-                attended.party.hang_up(cause).await;
-                if let Some(queue_call) = &attended.queue_call {
+                let queue_call = attended.queue_call.clone();
+                attended.party.hang_up_later(cause);
+                if let Some(queue_call) = &queue_call {
                     self.desk.send(Command::Left {
                         call: queue_call.id.clone(),
                         end: left(
@@ -380,10 +397,7 @@ fn left(result: &str, wait: Duration, talk: Option<Duration>) -> QueueCallEnd {
 }
 
 /// The consultation's next input, or never when there is none.
-pub(crate) async fn next_input(
-    consult: &mut Option<Consult<'_>>,
-    buffer: &mut [u8],
-) -> ConsultInput {
+pub(crate) async fn next_input(consult: &mut Option<Consult>, buffer: &mut [u8]) -> ConsultInput {
     match consult {
         Some(consult) => consult.next(buffer).await,
         None => std::future::pending().await,

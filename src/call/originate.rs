@@ -131,11 +131,12 @@ impl CallEngine {
             dialplan: Some(request.plan_name.clone()).filter(|name| !name.is_empty()),
             started_at,
         });
-        // An agent-backed campaign may name no dialplan: people go to agents.
-        let plan = match (engine.plans.get(&request.plan_name), &request.agents) {
-            (Some(plan), _) => plan,
-            (None, Some(agents)) if request.plan_name.is_empty() => agents.plan.clone(),
-            (None, _) => {
+        // An agent-backed campaign does not run its dialplan (people go to
+        // agents; machines to the machine plan): it need not name one.
+        let plan = match (&request.agents, engine.plans.get(&request.plan_name)) {
+            (Some(agents), _) => agents.plan.clone(),
+            (None, Some(plan)) => plan,
+            (None, None) => {
                 unanswered(&mut report, 0, "dialplan_missing");
                 return report;
             }

@@ -424,12 +424,15 @@ impl Store {
                     f.abandoned += 1;
                     abandon_waits.push(wait_ms.unwrap_or(0));
                 }
-                // A callback's row ends as requested, then answered or
-                // failed; its wait is not the caller's, so it stays out of
-                // the service level and speed of answer.
-                Some("callback_requested" | "callback_answered" | "callback_failed") => {
-                    f.callbacks_requested += 1
-                }
+                // A callback's row ends as requested, then answered, failed
+                // or interrupted (tried again); its wait is not the caller's,
+                // so it stays out of the service level and speed of answer.
+                Some(
+                    "callback_requested"
+                    | "callback_answered"
+                    | "callback_failed"
+                    | "callback_interrupted",
+                ) => f.callbacks_requested += 1,
                 Some("timed_out") => f.timed_out += 1,
                 Some("unavailable") => f.unavailable += 1,
                 _ => {}

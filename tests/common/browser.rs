@@ -188,6 +188,9 @@ impl Browser {
                     json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
                 )
                 .await
+                .ok()
+                // A script that throws is not "true" (its error is an object).
+                .filter(|result| result.get("exceptionDetails").is_none())
                 .map(|result| result["result"]["value"].clone())
                 .unwrap_or(Value::Null);
             let truthy = match &value {
