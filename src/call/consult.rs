@@ -53,15 +53,30 @@ struct Entry {
     requests: mpsc::UnboundedSender<HandOver>,
 }
 
+impl Entry {
+    fn is(&self, requests: &mpsc::UnboundedSender<HandOver>) -> bool {
+        self.requests.same_channel(requests)
+    }
+}
+
 /// Keeps a call replaceable until dropped.
 pub(crate) struct Registration<'a> {
     registry: &'a Replaceable,
     call_id: String,
+    requests: mpsc::UnboundedSender<HandOver>,
 }
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        lock(&self.registry.calls).remove(&self.call_id);
+        // Only its own entry: another call may have registered the same
+        // Call-ID since.
+        let mut calls = lock(&self.registry.calls);
+        if calls
+            .get(&self.call_id)
+            .is_some_and(|entry| entry.is(&self.requests))
+        {
+            calls.remove(&self.call_id);
+        }
     }
 }
 
@@ -84,13 +99,14 @@ impl Replaceable {
             call_id.clone(),
             Entry {
                 owner: owner.to_string(),
-                requests,
+                requests: requests.clone(),
             },
         );
         (
             Registration {
                 registry: self,
                 call_id,
+                requests,
             },
             receiver,
         )
@@ -423,8 +439,13 @@ mod tests {
         let ended = registry.take("c1@host", "alice").await.err().unwrap();
         assert!(ended.contains("has ended"), "{ended}");
 
-        // Once the bridge is over the call is no longer replaceable.
+        // A second call with the same Call-ID: the first one ending does not
+        // unregister it.
+        let (second, _second_requests) = registry.register("c1@host".into(), "alice");
         drop(registration);
+        assert!(lock(&registry.calls).contains_key("c1@host"));
+        // Once the bridge is over the call is no longer replaceable.
+        drop(second);
         assert!(registry.take("c1@host", "alice").await.is_err());
         assert!(lock(&registry.calls).is_empty());
     }
