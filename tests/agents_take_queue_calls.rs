@@ -573,6 +573,97 @@ async fn a_call_waiting_at_shutdown_closes_its_queue_row() {
     assert_eq!(last.0, "logged_out", "{last:?}");
 }
 
+/// `GET /api/events` streams the desk as it happens (Server-Sent Events):
+/// a snapshot, then agents' state changes, queue counts and calls leaving
+/// queues, for a wallboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_event_stream_shows_agents_queues_and_calls() {
+    let (engine, _config_dir) = engine_with(&["alice"], "", None).await;
+    let mut response = reqwest::Client::new()
+        .get(format!("http://{}/api/events", engine.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let text = text.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(chunk)) = response.chunk().await {
+                text.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+    };
+    let alice = phone(&engine, "alice", "uas_agent_answers.xml", 1000).await;
+    let (_media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    alice.finished(&engine).await;
+    assert_sipp_passes(sipp, &engine).await;
+
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    let seen = loop {
+        let seen = text.lock().unwrap().clone();
+        if seen.contains("\"result\":\"answered\"") {
+            break seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no answered call in the event stream:\n{seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The engine stops: the stream ends, and does not hold the stop up.
+    let (status, _dir) = engine.stop().await;
+    assert!(status.success(), "{status}");
+    tokio::time::timeout(AGENT_WAIT, reader)
+        .await
+        .expect("the event stream ends when the engine stops")
+        .unwrap();
+    assert!(seen.starts_with("event: snapshot\n"), "{seen}");
+    let events: Vec<(&str, serde_json::Value)> = seen
+        .split("\n\n")
+        .filter_map(|block| {
+            let name = block
+                .lines()
+                .find_map(|line| line.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|line| line.strip_prefix("data: "))?;
+            Some((name, serde_json::from_str(data).ok()?))
+        })
+        .collect();
+    let has = |name: &str, test: &dyn Fn(&serde_json::Value) -> bool| {
+        events
+            .iter()
+            .any(|(event, data)| *event == name && test(data))
+    };
+    assert!(
+        has("agent", &|data| data["agent"] == "alice"
+            && data["to"] == "available"),
+        "{seen}"
+    );
+    assert!(
+        has("agent", &|data| data["agent"] == "alice"
+            && data["to"] == "on_call"),
+        "{seen}"
+    );
+    assert!(
+        has("queues", &|data| data["queues"][0]["name"] == "support"
+            && data["queues"][0]["agents_logged_in"] == 1
+            && data["queues"][0]["agents_available"] == 0),
+        "{seen}"
+    );
+    assert!(
+        has("queue_call", &|data| data["queue"] == "support"
+            && data["result"] == "answered"
+            && data["talk_ms"].as_i64().unwrap_or(0) > 0),
+        "{seen}"
+    );
+}
+
 /// Waits for the stored callback of `call` to satisfy `done`.
 async fn poll_callback(
     engine: &Engine,

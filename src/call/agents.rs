@@ -304,6 +304,33 @@ impl DeskHandle {
     }
 }
 
+/// What happens at the desk, as it happens (the API's live event stream).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DeskEvent {
+    /// An agent changed state.
+    Agent {
+        agent: String,
+        from: String,
+        to: String,
+        reason: String,
+        detail: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// The queues' live counts changed (callers waiting, agents in).
+    Queues { queues: Vec<QueueView> },
+    /// A call left a queue: answered (with its wait and talk), abandoned
+    /// (after how long), timed out, called back, ...
+    QueueCall {
+        call: String,
+        queue: Option<String>,
+        result: String,
+        wait_ms: i64,
+        talk_ms: Option<i64>,
+        at: DateTime<Utc>,
+    },
+}
+
 /// What the desk looks like now (for the API and live displays).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeskSnapshot {
@@ -345,6 +372,8 @@ pub struct QueueView {
 pub struct AgentDesk {
     pub(super) handle: DeskHandle,
     snapshot: Arc<RwLock<DeskSnapshot>>,
+    /// Weak: the desk task holds the sender, so streams end when it stops.
+    events: tokio::sync::broadcast::WeakSender<DeskEvent>,
     browsers: Arc<BrowserAgents>,
     pub(super) directory: Arc<AgentDirectory>,
     pub(super) store: Store,
@@ -395,6 +424,7 @@ impl AgentDesk {
         let (commands, receiver) = mpsc::unbounded_channel();
         let queues = Arc::new(queues);
         let snapshot = Arc::new(RwLock::new(DeskSnapshot::default()));
+        let (events, _) = tokio::sync::broadcast::channel(1000);
         let (records, record_receiver) = mpsc::unbounded_channel();
         // Callbacks asked for before a restart go back in their queues.
         let stored = store.clone();
@@ -421,7 +451,7 @@ impl AgentDesk {
             browsers.clone(),
         ));
         let desk_sip = sip.clone();
-        let desk = Desk {
+        let mut desk = Desk {
             acd,
             epoch: Instant::now(),
             engine: engine.shared(),
@@ -442,6 +472,8 @@ impl AgentDesk {
             commands: commands.clone(),
             records,
             snapshot: snapshot.clone(),
+            events: events.clone(),
+            published_queues: String::new(),
             busy_since: HashMap::new(),
             shutdown,
         };
@@ -460,6 +492,7 @@ impl AgentDesk {
         Ok(AgentDesk {
             handle,
             snapshot,
+            events: events.downgrade(),
             browsers,
             directory,
             store,
@@ -491,6 +524,13 @@ impl AgentDesk {
             agent: agent.to_string(),
             reason,
         })
+    }
+
+    /// The desk's events from now on (agent states, queue counts, calls
+    /// leaving queues); `None` once the desk has stopped. A receiver that
+    /// falls behind by more than 1,000 events is told how many it missed.
+    pub fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<DeskEvent>> {
+        self.events.upgrade().map(|sender| sender.subscribe())
     }
 
     /// Agents' states and queues' lengths, as of the last change.
@@ -716,6 +756,10 @@ struct Desk {
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
     snapshot: Arc<RwLock<DeskSnapshot>>,
+    /// Live events for the API (no receiver: dropped).
+    events: tokio::sync::broadcast::Sender<DeskEvent>,
+    /// The queue counts last sent as an event (JSON), to send only changes.
+    published_queues: String,
     /// When each agent on a call or in wrap-up became busy (for the
     /// predictive dialer's "free soon" estimate).
     busy_since: HashMap<AgentId, Instant>,
@@ -1127,6 +1171,16 @@ impl Desk {
             }
             Command::Left { call, end } => {
                 let call_id = CallId::from(call.as_str());
+                self.events
+                    .send(DeskEvent::QueueCall {
+                        call: call.clone(),
+                        queue: self.acd.call_status(&call_id).map(|status| status.queue),
+                        result: end.result.clone(),
+                        wait_ms: end.wait_ms,
+                        talk_ms: end.talk_ms,
+                        at: end.left_at,
+                    })
+                    .ok();
                 self.callers.remove(&call_id);
                 if let Some(callback) = self.callbacks.remove(&call_id) {
                     self.callback_attempted(&call, callback, &end.result);
@@ -1401,10 +1455,21 @@ impl Desk {
                     );
                     self.browsers
                         .push_state(&agent.0, state_name(&to), state_detail(&to));
+                    let at = Utc::now();
+                    self.events
+                        .send(DeskEvent::Agent {
+                            agent: agent.to_string(),
+                            from: state_name(&from).into(),
+                            to: state_name(&to).into(),
+                            reason: reason_name(reason).into(),
+                            detail: state_detail(&to),
+                            at,
+                        })
+                        .ok();
                     self.records
                         .send(Record::AgentEvent(AgentEventRow {
                             agent: agent.to_string(),
-                            at: Utc::now(),
+                            at,
                             from_state: state_name(&from).into(),
                             to_state: state_name(&to).into(),
                             reason: reason_name(reason).into(),
@@ -1711,7 +1776,7 @@ impl Desk {
         }
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let agents = self
             .acd
             .agents()
@@ -1738,7 +1803,7 @@ impl Desk {
                 }
             })
             .collect::<Vec<_>>();
-        let queues = self
+        let queues: Vec<QueueView> = self
             .queues
             .keys()
             .map(|name| {
@@ -1765,6 +1830,15 @@ impl Desk {
                 }
             })
             .collect();
+        let counts = serde_json::to_string(&queues).unwrap_or_default();
+        if counts != self.published_queues {
+            self.events
+                .send(DeskEvent::Queues {
+                    queues: queues.clone(),
+                })
+                .ok();
+            self.published_queues = counts;
+        }
         *self
             .snapshot
             .write()

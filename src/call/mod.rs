@@ -15,7 +15,7 @@ mod queue_wait;
 mod talk;
 
 pub use agent_accounts::{load_stored_agents, AccountError, AgentChange, Deletion, NewAgent};
-pub use agents::{AgentDesk, DeskSnapshot, Presence};
+pub use agents::{AgentDesk, DeskEvent, DeskSnapshot, Presence};
 
 pub use originate::{AgentConnect, AmdOptions, AttemptReport, OriginateRequest};
 

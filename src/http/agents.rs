@@ -3,13 +3,17 @@
 //! changed and deleted, logged in and out.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use chrono::{Duration, Utc};
+use futures_util::StreamExt;
 use serde::{Deserialize, Deserializer, Serialize};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::error::AppError;
 use super::ApiState;
@@ -329,6 +333,49 @@ pub async fn logout(
         format!("agent '{id}' is logged out until it logs in again")
     };
     Ok(Json(PresenceView { presence, message }))
+}
+
+/// `GET /api/events`: the desk live, as Server-Sent Events (for a wallboard
+/// or a supervisor's screen). First `snapshot` (every agent's and queue's
+/// state now), then as they happen: `agent` (a state change), `queues`
+/// (callers waiting and agents in, when they change) and `queue_call` (a
+/// call left a queue: answered, abandoned, ..., with its wait and talk).
+/// `lagged` says how many events a slow reader missed. The stream ends when
+/// the engine stops.
+pub async fn events(
+    State(state): State<ApiState>,
+) -> Result<Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>>, AppError> {
+    let desk = desk(&state)?;
+    let receiver = desk
+        .subscribe()
+        .ok_or_else(|| AppError::Unavailable("the agent desk has stopped".into()))?;
+    let snapshot = json_event("snapshot", &desk.snapshot());
+    let live = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await {
+            Ok(event) => {
+                let name = match &event {
+                    crate::call::DeskEvent::Agent { .. } => "agent",
+                    crate::call::DeskEvent::Queues { .. } => "queues",
+                    crate::call::DeskEvent::QueueCall { .. } => "queue_call",
+                };
+                json_event(name, &event)
+            }
+            Err(RecvError::Lagged(missed)) => {
+                SseEvent::default().event("lagged").data(missed.to_string())
+            }
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(event), receiver))
+    });
+    let stream = futures_util::stream::once(async move { Ok(snapshot) }).chain(live);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+fn json_event(name: &str, data: &impl serde::Serialize) -> SseEvent {
+    SseEvent::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|error| SseEvent::default().event("error").data(error.to_string()))
 }
 
 /// `GET /api/calls/{id}`: one call from the log with its timeline and the

@@ -77,6 +77,7 @@ pub fn app_with_upload_limit(state: ApiState, upload_limit: u64) -> Router {
         .route("/api/agents/{id}/login", post(agents::login))
         .route("/api/agents/{id}/logout", post(agents::logout))
         .route("/api/calls/{id}", get(agents::call))
+        .route("/api/events", get(agents::events))
         .route("/api/queues", get(agents::queues))
         .route(
             "/api/dnc/{number}",
