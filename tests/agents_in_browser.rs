@@ -17,7 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use browser::Browser;
+use browser::{by_id, Browser};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
 use switchboard::media::g711::{self, Codec};
@@ -74,33 +74,14 @@ fn tone_wav(path: &Path, frequency: f64) {
     writer.finalize().unwrap();
 }
 
-fn by_id(id: &str) -> String {
-    format!("document.getElementById('{id}')")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition() {
     let (engine, dir) = engine().await;
     let microphone = dir.path().join("microphone.wav");
     tone_wav(&microphone, AGENT_TONE);
     let mut page = Browser::launch(Some(&microphone)).await;
-    page.open(&format!("http://{}/agent", engine.http)).await;
-    page.wait_for(
-        "document.readyState === 'complete' && document.getElementById('login-form') !== null",
-        AGENT_WAIT,
-        "the login form",
-    )
-    .await;
-
-    // Log in.
     let before = engine.log_len();
-    page.eval(&format!(
-        "{}.value = 'carol'; {}.value = '{PASSWORD}'; {}.requestSubmit(); true",
-        by_id("agent"),
-        by_id("password"),
-        by_id("login-form")
-    ))
-    .await;
+    page.log_in_as_agent(engine.http, "carol", PASSWORD).await;
     page.wait_for(
         &format!("{}.textContent === 'available'", by_id("state")),
         AGENT_WAIT,

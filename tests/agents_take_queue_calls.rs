@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tokio::process::Child;
 
+use browser::by_id;
 use common::*;
 use switchboard::media::g711::{self, Codec};
 
@@ -265,26 +266,7 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     // The figures, through the API, from what the database recorded.
     let client = reqwest::Client::new();
     let base = format!("http://{}", engine.http);
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    let queue = loop {
-        let queues: serde_json::Value = client
-            .get(format!("{base}/api/queues"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let support = queues["figures"]
-            .as_array()
-            .and_then(|figures| figures.iter().find(|f| f["queue"] == "support"))
-            .cloned();
-        match support {
-            Some(figures) if figures["answered"] == 1 => break figures,
-            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
+    let queue = queue_figures_once_answered(&engine, "support").await;
     assert_eq!(queue["offered"], 1, "{queue}");
     assert_eq!(queue["abandoned"], 0, "{queue}");
     assert_eq!(queue["service_level_percent"], 100.0, "{queue}");
@@ -343,19 +325,13 @@ async fn an_agent_transfers_the_caller_to_another_queue_by_refer() {
     assert_sipp_passes(sipp, &engine).await;
 
     let call = &engine.ended_calls(1).await[0];
-    assert_eq!(call.outcome.as_deref(), Some("agent"));
-    assert_eq!(
-        variables_of(call).get("agent").and_then(|v| v.as_str()),
-        Some("bob")
-    );
-    let events = engine.events(&call.id).await;
-    assert!(
-        events.iter().any(|event| event.kind == "transfer"
-            && event
-                .detail
-                .contains("agent alice transferred the call to queue sales")),
-        "{events:?}"
-    );
+    assert_transferred_to(
+        &engine,
+        call,
+        "bob",
+        "agent alice transferred the call to queue sales",
+    )
+    .await;
     // Both agents were on the call in turn; neither is left on it.
     wait_for_agent_state(&engine, "alice", "wrap_up", 0).await;
     wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
@@ -1091,6 +1067,65 @@ async fn engine_with_sales_line(agents: &[&str]) -> (Engine, tempfile::TempDir, 
     (engine, config_dir, plans)
 }
 
+/// The caller's call ended talking to `agent`, after a transfer the call's
+/// timeline describes with `detail`.
+async fn assert_transferred_to(
+    engine: &Engine,
+    call: &switchboard::store::CallRecord,
+    agent: &str,
+    detail: &str,
+) {
+    assert_eq!(call.outcome.as_deref(), Some("agent"), "{call:?}");
+    assert_eq!(
+        variables_of(call).get("agent").and_then(|v| v.as_str()),
+        Some(agent)
+    );
+    let events = engine.events(&call.id).await;
+    assert!(
+        events
+            .iter()
+            .any(|event| event.kind == "transfer" && event.detail.contains(detail)),
+        "{events:?}"
+    );
+}
+
+/// The caller got RTP (over 50 packets) since it had `before`, while
+/// bridged to `who`.
+fn assert_heard_since(media: &CallerMedia, before: usize, who: &str, engine: &Engine) {
+    let heard = packets_heard(media) - before;
+    assert!(
+        heard > 50,
+        "the caller got only {heard} RTP packets while bridged to {who}; engine log:\n{}",
+        engine.log_text()
+    );
+}
+
+/// `queue`'s figures from `GET /api/queues`, once they count one answered
+/// call (the database is written in the background).
+async fn queue_figures_once_answered(engine: &Engine, queue: &str) -> serde_json::Value {
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let queues: serde_json::Value = client
+            .get(format!("http://{}/api/queues", engine.http))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let figures = queues["figures"]
+            .as_array()
+            .and_then(|figures| figures.iter().find(|f| f["queue"] == queue))
+            .cloned();
+        match figures {
+            Some(figures) if figures["answered"] == 1 => return figures,
+            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
 /// How many RTP packets the caller has received.
 fn packets_heard(media: &CallerMedia) -> usize {
     media.received.lock().unwrap().len()
@@ -1151,32 +1186,21 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
         "bob saw who consulted him: {bob_log}"
     );
     assert_sipp_passes(sipp, &engine).await;
-    let heard_from_bob = packets_heard(&media) - heard_before_bob;
-    assert!(
-        heard_from_bob > 50,
-        "the caller got only {heard_from_bob} RTP packets while bridged to bob; engine log:\n{}",
-        engine.log_text()
-    );
+    assert_heard_since(&media, heard_before_bob, "bob", &engine);
 
     let calls = engine.ended_calls(2).await;
     let call = calls
         .iter()
         .find(|call| call.called == "100")
         .expect("the caller's call");
-    assert_eq!(call.outcome.as_deref(), Some("agent"), "{call:?}");
     assert_eq!(call.hangup_by.as_deref(), Some("agent"), "{call:?}");
-    assert_eq!(
-        variables_of(call).get("agent").and_then(|v| v.as_str()),
-        Some("bob")
-    );
-    let events = engine.events(&call.id).await;
-    assert!(
-        events.iter().any(|event| event.kind == "transfer"
-            && event
-                .detail
-                .contains("agent alice transferred the call to bob after consulting")),
-        "{events:?}"
-    );
+    assert_transferred_to(
+        &engine,
+        call,
+        "bob",
+        "agent alice transferred the call to bob after consulting",
+    )
+    .await;
     let consultation = calls
         .iter()
         .find(|call| call.called == "sales")
@@ -1191,10 +1215,6 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
     wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
 }
 
-fn by_id(id: &str) -> String {
-    format!("document.getElementById('{id}')")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     // Carol works in the browser (queue support); bob has a phone in sales.
@@ -1207,21 +1227,8 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     .await;
     let bob = phone(&engine, "bob", "uas_agent_answers.xml", 8000).await;
     let mut page = browser::Browser::launch(None).await;
-    page.open(&format!("http://{}/agent", engine.http)).await;
-    page.wait_for(
-        "document.readyState === 'complete' && document.getElementById('login-form') !== null",
-        AGENT_WAIT,
-        "the login form",
-    )
-    .await;
     let before = engine.log_len();
-    page.eval(&format!(
-        "{}.value = 'carol'; {}.value = '{PASSWORD}'; {}.requestSubmit(); true",
-        by_id("agent"),
-        by_id("password"),
-        by_id("login-form")
-    ))
-    .await;
+    page.log_in_as_agent(engine.http, "carol", PASSWORD).await;
     wait_for_agent_state(&engine, "carol", "available", before).await;
 
     // Carol answers a caller on the page.
@@ -1315,52 +1322,19 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
         "bob saw the caller's path: {bob_log}"
     );
     assert_sipp_passes(sipp, &engine).await;
-    let heard_from_bob = packets_heard(&media) - heard_before_bob;
-    assert!(
-        heard_from_bob > 50,
-        "the caller got only {heard_from_bob} RTP packets while bridged to bob; engine log:\n{}",
-        engine.log_text()
-    );
+    assert_heard_since(&media, heard_before_bob, "bob", &engine);
 
     let call = &engine.ended_calls(1).await[0];
-    assert_eq!(call.outcome.as_deref(), Some("agent"));
-    assert_eq!(
-        variables_of(call).get("agent").and_then(|v| v.as_str()),
-        Some("bob")
-    );
-    let events = engine.events(&call.id).await;
-    assert!(
-        events.iter().any(|event| event.kind == "transfer"
-            && event
-                .detail
-                .contains("agent carol transferred the call to bob after consulting")),
-        "{events:?}"
-    );
+    assert_transferred_to(
+        &engine,
+        call,
+        "bob",
+        "agent carol transferred the call to bob after consulting",
+    )
+    .await;
     // The consultation counts as a call offered to and answered by sales.
-    let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
-        let queues: serde_json::Value = client
-            .get(format!("http://{}/api/queues", engine.http))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let sales = queues["figures"]
-            .as_array()
-            .and_then(|figures| figures.iter().find(|f| f["queue"] == "sales"))
-            .cloned();
-        match sales {
-            Some(figures) if figures["answered"] == 1 => {
-                assert_eq!(figures["offered"], 1, "{figures}");
-                break;
-            }
-            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
+    let sales = queue_figures_once_answered(&engine, "sales").await;
+    assert_eq!(sales["offered"], 1, "{sales}");
     wait_for_agent_state(&engine, "bob", "wrap_up", 0).await;
     page.close().await;
 }

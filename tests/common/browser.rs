@@ -235,3 +235,34 @@ impl Browser {
         }
     }
 }
+
+/// `document.getElementById('<id>')`, for page scripts.
+pub fn by_id(id: &str) -> String {
+    format!("document.getElementById('{id}')")
+}
+
+impl Browser {
+    /// Opens the agent page the engine serves at `http` and submits its
+    /// login form as `agent`.
+    pub async fn log_in_as_agent(
+        &mut self,
+        http: std::net::SocketAddr,
+        agent: &str,
+        password: &str,
+    ) {
+        self.open(&format!("http://{http}/agent")).await;
+        self.wait_for(
+            "document.readyState === 'complete' && document.getElementById('login-form') !== null",
+            Duration::from_secs(30),
+            "the login form",
+        )
+        .await;
+        self.eval(&format!(
+            "{}.value = '{agent}'; {}.value = '{password}'; {}.requestSubmit(); true",
+            by_id("agent"),
+            by_id("password"),
+            by_id("login-form")
+        ))
+        .await;
+    }
+}
