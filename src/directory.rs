@@ -121,9 +121,12 @@ fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// 1-64 letters, digits, `.`, `_` or `-`: it is the SIP user name.
+/// 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit:
+/// it is the SIP user name, and a path segment of the API's URLs (where `.`
+/// and `..` would name another resource).
 pub fn check_id(id: &str) -> Result<(), FieldError> {
     let valid = (1..=MAX_ID_LENGTH).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
@@ -133,7 +136,7 @@ pub fn check_id(id: &str) -> Result<(), FieldError> {
         Err(field_error(
             "id",
             format!(
-                "use 1-{MAX_ID_LENGTH} letters, digits, '.', '_' or '-' (it is the SIP user name)"
+                "use 1-{MAX_ID_LENGTH} letters, digits, '.', '_' or '-', starting with a letter or digit (it is the SIP user name)"
             ),
         ))
     }
@@ -153,18 +156,20 @@ pub fn check_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// 8 to 128 bytes. The message never repeats the password.
+/// 8 to 128 characters (Unicode scalar values, as the message says, not
+/// bytes). The message never repeats the password.
 pub fn check_password(password: &str) -> Result<(), FieldError> {
-    if password.len() < MIN_PASSWORD_LENGTH {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LENGTH {
         return Err(field_error(
             "password",
             format!("use at least {MIN_PASSWORD_LENGTH} characters"),
         ));
     }
-    if password.len() > MAX_PASSWORD_LENGTH {
+    if length > MAX_PASSWORD_LENGTH {
         return Err(field_error(
             "password",
-            format!("use at most {MAX_PASSWORD_LENGTH} bytes"),
+            format!("use at most {MAX_PASSWORD_LENGTH} characters"),
         ));
     }
     Ok(())
@@ -511,7 +516,19 @@ mod tests {
     #[test]
     fn field_rules_name_the_field_and_never_the_password() {
         assert!(check_id("alice.b-2_x").is_ok());
-        for bad in ["", "a b", "al:ce", "ünï", &"x".repeat(65)] {
+        assert!(check_id("7").is_ok() && check_id("a..b").is_ok());
+        for bad in [
+            "",
+            "a b",
+            "al:ce",
+            "ünï",
+            &"x".repeat(65),
+            ".",
+            "..",
+            ".alice",
+            "-alice",
+            "_alice",
+        ] {
             assert_eq!(check_id(bad).unwrap_err().field, "id", "{bad:?}");
         }
         assert!(check_name("Alice Moreno").is_ok());
@@ -523,6 +540,13 @@ mod tests {
         assert!(!short.to_string().contains("1234567"));
         assert!(check_password("12345678").is_ok());
         assert!(check_password(&"p".repeat(129)).is_err());
+        // Characters, as the messages say: eight two-byte letters are eight
+        // characters, and 128 of them are not too many.
+        assert!(check_password("ééééééé").is_err());
+        assert!(check_password("éééééééé").is_ok());
+        assert!(check_password(&"é".repeat(128)).is_ok());
+        let long = check_password(&"é".repeat(129)).unwrap_err();
+        assert!(long.message.contains("characters"), "{long}");
         let skills = |pairs: &[(&str, u8)]| {
             pairs
                 .iter()
