@@ -56,6 +56,10 @@ pub struct AgentAccount {
     /// SIP digest, so it never leaves the engine (not in logs, not in API
     /// answers).
     ha1: String,
+    /// The realm `ha1` was made for: the directory's, unless the agent was
+    /// stored under another one (it then cannot authenticate until it gets
+    /// a new password, and keeps that realm until then).
+    ha1_realm: String,
     /// Skill name → level 1..10.
     pub skills: BTreeMap<String, u8>,
     pub queues: Vec<String>,
@@ -63,12 +67,13 @@ pub struct AgentAccount {
 }
 
 impl AgentAccount {
-    /// An account whose HA1 is already known (`ha1` from [`ha1`] for the
-    /// directory's realm).
+    /// An account whose HA1 is already known (`ha1` from [`ha1`] for
+    /// `ha1_realm`).
     pub fn with_ha1(
         id: String,
         name: String,
         ha1: String,
+        ha1_realm: String,
         skills: BTreeMap<String, u8>,
         queues: Vec<String>,
         origin: Origin,
@@ -77,6 +82,7 @@ impl AgentAccount {
             id,
             name,
             ha1,
+            ha1_realm,
             skills,
             queues,
             origin,
@@ -87,8 +93,15 @@ impl AgentAccount {
         &self.ha1
     }
 
-    pub fn set_ha1(&mut self, ha1: String) {
+    /// The realm [`ha1`](Self::ha1) was made for.
+    pub fn ha1_realm(&self) -> &str {
+        &self.ha1_realm
+    }
+
+    /// A new password's HA1, made for `realm`.
+    pub fn set_ha1(&mut self, ha1: String, realm: String) {
         self.ha1 = ha1;
+        self.ha1_realm = realm;
     }
 }
 
@@ -101,6 +114,7 @@ impl std::fmt::Debug for AgentAccount {
             .field("skills", &self.skills)
             .field("queues", &self.queues)
             .field("origin", &self.origin)
+            .field("ha1_realm", &self.ha1_realm)
             .finish_non_exhaustive()
     }
 }
@@ -282,6 +296,7 @@ impl AgentDirectory {
                     id: agent.id.clone(),
                     name: agent.name.clone(),
                     ha1: ha1(&agent.id, &realm, &agent.password),
+                    ha1_realm: realm.clone(),
                     skills: agent.skills.clone(),
                     queues: distinct(agent.queues.clone()),
                     origin: Origin::Config,
@@ -455,6 +470,7 @@ mod tests {
             id.into(),
             id.to_uppercase(),
             directory.ha1_for(id, password),
+            directory.realm().into(),
             BTreeMap::new(),
             vec!["sales".into()],
             Origin::Api,

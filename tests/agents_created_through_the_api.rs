@@ -6,6 +6,8 @@
 //!   password; a taken id and the config file's agents give 409;
 //! - a deleted agent's phone is refused, and its id can be used again;
 //! - a changed password counts for the next registration;
+//! - an agent stored under another SIP realm keeps that realm (and cannot
+//!   log in) until it gets a new password: other changes leave it;
 //! - agents created through the API are still there after a restart (same
 //!   database), and the database holds no password.
 
@@ -13,6 +15,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
+use switchboard::store::{Store, StoredAgent};
 
 const CONFIG: &str = "[[agents]]\nid = \"alice\"\nname = \"Alice\"\npassword = \"correct horse\"\nqueues = [\"support\"]\n\n\
                       [[queues]]\nname = \"sales\"\n";
@@ -249,4 +252,66 @@ async fn agents_created_through_the_api_survive_a_restart_without_their_password
     register_as(&engine, "bob", "bobs-password", "uac_register_refused.xml").await;
     register_as(&engine, "bob", "bobs-new-password", "uac_register.xml").await;
     api.wait_for_state(&engine, "bob", "available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_keeps_its_stored_realm_until_it_gets_a_new_password() {
+    // Erin was stored by an engine whose SIP realm was "elsewhere".
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+    let store = Store::open(&url).await.unwrap();
+    store
+        .insert_agent(
+            &StoredAgent {
+                id: "erin".into(),
+                name: "Erin".into(),
+                ha1: switchboard::sip::digest::ha1("erin", "elsewhere", "erins-password"),
+                realm: "elsewhere".into(),
+                skills: Default::default(),
+                queues: vec!["support".into()],
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let (_config_dir, config) = config_file(CONFIG);
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config),
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await;
+    let api = Api::of(&engine);
+    let stored_realm = || async {
+        let agents = engine.store().await.stored_agents().await.unwrap();
+        let erin = agents.iter().find(|agent| agent.id == "erin").unwrap();
+        erin.realm.clone()
+    };
+
+    // A change without a password leaves the realm its HA1 was made for.
+    let (status, changed) = api
+        .patch("/api/agents/erin", json!({ "name": "Erin Doe" }))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(stored_realm().await, "elsewhere");
+    register_as(
+        &engine,
+        "erin",
+        "erins-password",
+        "uac_register_refused.xml",
+    )
+    .await;
+
+    // A new password is made for this engine's realm.
+    let (status, changed) = api
+        .patch(
+            "/api/agents/erin",
+            json!({ "password": "erins-new-password" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(stored_realm().await, "switchboard");
+    register_as(&engine, "erin", "erins-new-password", "uac_register.xml").await;
+    api.wait_for_state(&engine, "erin", "available").await;
 }

@@ -96,12 +96,12 @@ pub enum Deletion {
     AfterCall,
 }
 
-fn stored(account: &AgentAccount, realm: &str) -> StoredAgent {
+fn stored(account: &AgentAccount) -> StoredAgent {
     StoredAgent {
         id: account.id.clone(),
         name: account.name.clone(),
         ha1: account.ha1().to_string(),
-        realm: realm.to_string(),
+        realm: account.ha1_realm().to_string(),
         skills: account.skills.clone(),
         queues: account.queues.clone(),
     }
@@ -149,11 +149,12 @@ impl AgentDesk {
             new.id.clone(),
             new.name,
             self.directory.ha1_for(&new.id, &new.password),
+            self.directory.realm().to_string(),
             new.skills,
             distinct(new.queues),
             Origin::Api,
         );
-        let row = stored(&account, self.directory.realm());
+        let row = stored(&account);
         if let Err(error) = self.store.insert_agent(&row, Utc::now()).await {
             return Err(if error.is_unique_violation() {
                 AccountError::Exists(new.id)
@@ -182,7 +183,8 @@ impl AgentDesk {
 
     /// Changes an agent created through the API. A new password counts for
     /// the next registration or page login; a phone already registered
-    /// stays until its registration expires.
+    /// stays until its registration expires. The stored realm changes only
+    /// with the password: it is the realm of the stored HA1.
     pub async fn change_agent(
         &self,
         id: &str,
@@ -213,7 +215,10 @@ impl AgentDesk {
             account.name = name;
         }
         if let Some(password) = change.password {
-            account.set_ha1(self.directory.ha1_for(id, &password));
+            account.set_ha1(
+                self.directory.ha1_for(id, &password),
+                self.directory.realm().to_string(),
+            );
         }
         if let Some(skills) = change.skills {
             account.skills = skills;
@@ -221,8 +226,11 @@ impl AgentDesk {
         if let Some(queues) = change.queues {
             account.queues = distinct(queues);
         }
-        let row = stored(&account, self.directory.realm());
-        if !self.store.update_agent(&row, Utc::now()).await? {
+        if !self
+            .store
+            .update_agent(&stored(&account), Utc::now())
+            .await?
+        {
             return Err(AccountError::NotFound(id.to_string()));
         }
         self.directory.replace(account.clone());
@@ -341,6 +349,7 @@ pub async fn load_stored_agents(
             agent.id.clone(),
             agent.name,
             agent.ha1,
+            agent.realm,
             agent.skills,
             queues,
             Origin::Api,

@@ -852,6 +852,7 @@ mod tests {
                 "dave".into(),
                 "Dave".into(),
                 directory.ha1_for("dave", "dave-password"),
+                directory.realm().into(),
                 BTreeMap::new(),
                 vec!["support".into()],
                 crate::directory::Origin::Api,
