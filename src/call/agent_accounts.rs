@@ -277,7 +277,7 @@ impl AgentDesk {
             agent: id.to_string(),
             reply,
         })?;
-        presence.await.map_err(|_| AccountError::Stopped)
+        Self::presence_of(id, presence).await
     }
 
     /// Logs an agent out (through the API) until the next login, after the
@@ -289,7 +289,20 @@ impl AgentDesk {
             agent: id.to_string(),
             reply,
         })?;
-        presence.await.map_err(|_| AccountError::Stopped)
+        Self::presence_of(id, presence).await
+    }
+
+    /// The desk's answer to a login or logout: `None` when the agent had
+    /// left the ACD by the time the desk took the request (deleted after
+    /// [`known`](Self::known) let it through).
+    async fn presence_of(
+        id: &str,
+        answer: oneshot::Receiver<Option<Presence>>,
+    ) -> Result<Presence, AccountError> {
+        answer
+            .await
+            .map_err(|_| AccountError::Stopped)?
+            .ok_or_else(|| AccountError::NotFound(id.to_string()))
     }
 
     fn known(&self, id: &str) -> Result<(), AccountError> {
@@ -363,4 +376,84 @@ pub async fn load_stored_agents(
         }
     }
     Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::Engine;
+
+    /// An engine in this process (SIP on a free loopback port, no HTTP),
+    /// with its own database.
+    async fn engine(dir: &tempfile::TempDir) -> Engine {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n\n[http]\nenabled = false\n\n\
+             [database]\nurl = \"sqlite://{database}\"\n\n\
+             [paths]\ndialplans = \"{root}/dialplans\"\nprompts = \"{root}/prompts\"\nrecordings = \"{recordings}\"\n\n\
+             [[queues]]\nname = \"support\"\n",
+            database = dir.path().join("calls.db").display(),
+            recordings = dir.path().join("recordings").display(),
+        );
+        let config = Config::from_toml(&dir.path().join("switchboard.toml"), &text).unwrap();
+        Engine::start(config).await.unwrap()
+    }
+
+    fn dave(password: &str) -> NewAgent {
+        NewAgent {
+            id: "dave".into(),
+            name: "Dave".into(),
+            password: password.into(),
+            skills: BTreeMap::new(),
+            queues: vec!["support".into()],
+        }
+    }
+
+    /// A logout through the API that passed its lookup just before the
+    /// agent was deleted reaches the desk after the deletion: it is a 404,
+    /// and a new agent given the id is not held logged out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_logout_that_arrives_after_the_deletion_does_not_hold_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let desk = engine.agent_desk().expect("the agent desk runs").clone();
+        desk.create_agent(dave("dave-password")).await.unwrap();
+        assert_eq!(desk.delete_agent("dave").await.unwrap(), Deletion::Done);
+
+        // What `log_out` sends once its lookup has found the agent.
+        let (reply, presence) = oneshot::channel();
+        desk.tell(Command::Logout {
+            agent: "dave".into(),
+            reply,
+        })
+        .unwrap();
+        let answer = AgentDesk::presence_of("dave", presence).await;
+        assert!(
+            matches!(answer, Err(AccountError::NotFound(_))),
+            "{answer:?}"
+        );
+        // The same for a login.
+        let (reply, presence) = oneshot::channel();
+        desk.tell(Command::Login {
+            agent: "dave".into(),
+            reply,
+        })
+        .unwrap();
+        let answer = AgentDesk::presence_of("dave", presence).await;
+        assert!(
+            matches!(answer, Err(AccountError::NotFound(_))),
+            "{answer:?}"
+        );
+
+        desk.create_agent(dave("new-dave-password")).await.unwrap();
+        let shown = desk
+            .snapshot()
+            .agents
+            .into_iter()
+            .find(|agent| agent.id == "dave")
+            .expect("the new dave is listed");
+        assert!(!shown.stays_logged_out, "{shown:?}");
+        engine.shutdown(std::time::Duration::from_secs(1)).await;
+    }
 }

@@ -143,15 +143,17 @@ pub(crate) enum Command {
         agent: String,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
-    /// Log in (through the API): ends a logout made through the API.
+    /// Log in (through the API): ends a logout made through the API. The
+    /// reply is `None` when the agent is not (or no longer) in the ACD.
     Login {
         agent: String,
-        reply: tokio::sync::oneshot::Sender<Presence>,
+        reply: tokio::sync::oneshot::Sender<Option<Presence>>,
     },
-    /// Log out (through the API) and stay out until the next login.
+    /// Log out (through the API) and stay out until the next login. The
+    /// reply is `None` when the agent is not (or no longer) in the ACD.
     Logout {
         agent: String,
-        reply: tokio::sync::oneshot::Sender<Presence>,
+        reply: tokio::sync::oneshot::Sender<Option<Presence>>,
     },
     /// The agent logged in on the agent page.
     PageLogin { agent: String },
@@ -923,7 +925,10 @@ impl Desk {
     fn on_agent_command(&mut self, command: Command) {
         match command {
             Command::AgentAdded { account, reply } => {
-                let id = account.id.clone();
+                let id = AgentId::from(account.id.as_str());
+                // A new agent, even with a deleted one's id: no logout made
+                // through the API holds it.
+                self.kept_logged_out.remove(&id);
                 match self.acd.add_agent(acd_agent(&account)) {
                     Ok(()) => {
                         info!(agent = %id, "agent added");
@@ -968,15 +973,26 @@ impl Desk {
             }
             Command::Login { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
+                if self.acd.agent_state(&id).is_none() {
+                    // Deleted since the API looked it up.
+                    reply.send(None).ok();
+                    return;
+                }
                 if self.kept_logged_out.remove(&id) {
                     info!(agent = %agent, "agent logged in through the API");
                 }
                 self.reconcile_registrations();
                 self.settle();
-                reply.send(self.presence(&id)).ok();
+                reply.send(Some(self.presence(&id))).ok();
             }
             Command::Logout { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
+                if self.acd.agent_state(&id).is_none() {
+                    // Deleted since the API looked it up: holding its id
+                    // logged out would keep out a new agent given that id.
+                    reply.send(None).ok();
+                    return;
+                }
                 info!(agent = %agent, "agent logged out through the API");
                 self.kept_logged_out.insert(id.clone());
                 self.registered.remove(&id);
@@ -996,7 +1012,7 @@ impl Desk {
                     self.browsers.close_session(&agent, LOGGED_OUT_BY_API);
                 }
                 self.settle();
-                reply.send(self.presence(&id)).ok();
+                reply.send(Some(self.presence(&id))).ok();
             }
             Command::PageLogin { agent } => {
                 let id = AgentId::from(agent.as_str());
