@@ -5,7 +5,8 @@
 //! - bad fields are refused with the field named, never echoing the
 //!   password; a taken id and the config file's agents give 409;
 //! - a deleted agent's phone is refused, and its id can be used again;
-//! - a changed password counts for the next registration;
+//! - a changed password counts for the next registration, and drops the
+//!   phone's binding and closes the page the old one opened;
 //! - an agent stored under another SIP realm keeps that realm (and cannot
 //!   log in) until it gets a new password: other changes leave it;
 //! - agents created through the API are still there after a restart (same
@@ -250,6 +251,44 @@ async fn agents_created_through_the_api_survive_a_restart_without_their_password
     assert_eq!(listed["origin"], "api");
     assert_eq!(listed["skills"], json!({ "spanish": 7 }));
     register_as(&engine, "bob", "bobs-password", "uac_register_refused.xml").await;
+    register_as(&engine, "bob", "bobs-new-password", "uac_register.xml").await;
+    api.wait_for_state(&engine, "bob", "available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_drops_the_phone_binding_and_closes_the_page() {
+    let (engine, _config) = engine().await;
+    let api = Api::of(&engine);
+    assert_eq!(api.post("/api/agents", bob()).await.0, 201);
+    register_as(&engine, "bob", "bobs-password", "uac_register.xml").await;
+    let (mut page, welcome) = agent_page_login(&engine, "bob", "bobs-password").await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    api.wait_for_state(&engine, "bob", "available").await;
+
+    let (status, changed) = api
+        .patch(
+            "/api/agents/bob",
+            json!({ "password": "bobs-new-password" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    // Neither what the old password opened keeps bob logged in.
+    let told = page_closed_with(&mut page)
+        .await
+        .expect("the page was told why it closed");
+    assert!(
+        told["message"].as_str().unwrap().contains("password"),
+        "{told}"
+    );
+    engine
+        .wait_for_log("agent's phone binding dropped", 0, AGENT_WAIT)
+        .await;
+    api.wait_for_state(&engine, "bob", "logged_out").await;
+    assert_eq!(api.agent("bob").await.unwrap()["registered"], false);
+
+    // The new password opens both again.
+    let (_page, welcome) = agent_page_login(&engine, "bob", "bobs-new-password").await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
     register_as(&engine, "bob", "bobs-new-password", "uac_register.xml").await;
     api.wait_for_state(&engine, "bob", "available").await;
 }

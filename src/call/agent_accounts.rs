@@ -181,10 +181,11 @@ impl AgentDesk {
         Ok(account)
     }
 
-    /// Changes an agent created through the API. A new password counts for
-    /// the next registration or page login; a phone already registered
-    /// stays until its registration expires. The stored realm changes only
-    /// with the password: it is the realm of the stored HA1.
+    /// Changes an agent created through the API. A new password drops the
+    /// phone's registration and closes the agent page (after the call in
+    /// progress), so only the new password keeps the agent logged in. The
+    /// stored realm changes only with the password: it is the realm of the
+    /// stored HA1.
     pub async fn change_agent(
         &self,
         id: &str,
@@ -211,6 +212,7 @@ impl AgentDesk {
         }
         let _edit = self.directory.edit().await;
         let mut account = self.changeable(id)?;
+        let password_changed = change.password.is_some();
         if let Some(name) = change.name {
             account.name = name;
         }
@@ -234,10 +236,11 @@ impl AgentDesk {
             return Err(AccountError::NotFound(id.to_string()));
         }
         self.directory.replace(account.clone());
-        info!(agent = %id, queues = ?account.queues, "agent changed through the API");
+        info!(agent = %id, queues = ?account.queues, password_changed, "agent changed through the API");
         let (reply, done) = oneshot::channel();
         self.tell(Command::AgentChanged {
             account: account.clone(),
+            password_changed,
             reply,
         })?;
         done.await.map_err(|_| AccountError::Stopped)?;

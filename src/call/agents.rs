@@ -53,6 +53,8 @@ use crate::store::{
 
 /// What a page closed by a logout through the API is told.
 const LOGGED_OUT_BY_API: &str = "you were logged out (through the API); log in again to take calls";
+/// What a page closed by a change of the agent's password is told.
+const PASSWORD_CHANGED: &str = "your password was changed; log in again with the new one";
 
 /// What the desk tells a waiting caller's task.
 pub(crate) enum Notice {
@@ -132,9 +134,11 @@ pub(crate) enum Command {
         account: AgentAccount,
         reply: tokio::sync::oneshot::Sender<()>,
     },
-    /// An agent's name, skills or queues changed.
+    /// An agent's name, password, skills or queues changed. A new password
+    /// drops the phone's binding and closes the agent page.
     AgentChanged {
         account: AgentAccount,
+        password_changed: bool,
         reply: tokio::sync::oneshot::Sender<()>,
     },
     /// An agent was deleted; the reply is true when it left at once, false
@@ -411,6 +415,7 @@ impl AgentDesk {
             answered: HashMap::new(),
             registered: BTreeSet::new(),
             kept_logged_out,
+            pages_to_close: HashMap::new(),
             browsers: browsers.clone(),
             commands: commands.clone(),
             records,
@@ -684,6 +689,10 @@ struct Desk {
     registered: BTreeSet<AgentId>,
     /// Logged out through the API: presence does not log them in.
     kept_logged_out: BTreeSet<AgentId>,
+    /// Agent pages to close once their agent is off its call (the agent's
+    /// password changed): the session's id, so a page opened since with
+    /// the new password stays.
+    pages_to_close: HashMap<AgentId, u64>,
     browsers: Arc<BrowserAgents>,
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
@@ -916,8 +925,29 @@ impl Desk {
         self.directory.forget(&agent.0);
         self.registered.remove(agent);
         self.kept_logged_out.remove(agent);
+        self.pages_to_close.remove(agent);
         self.busy_since.remove(agent);
         info!(agent = %agent, "deleted agent has left");
+    }
+
+    /// The agent's password changed: what the old one opened closes, as
+    /// for a deleted agent. The phone's binding goes now (a call in
+    /// progress is its own dialog and goes on); the page, which carries the
+    /// agent's call audio, closes now or when the agent's call ends (an
+    /// offer ringing there is withdrawn with it).
+    fn password_changed(&mut self, agent: &AgentId) {
+        self.registrar.remove_binding(&agent.0);
+        let Some(session) = self.browsers.session(&agent.0) else {
+            return;
+        };
+        let on_a_call = matches!(self.acd.agent_state(agent), Some(AgentState::OnCall { .. }));
+        if on_a_call {
+            info!(agent = %agent, "password changed: the agent page closes when the call ends");
+            self.pages_to_close.insert(agent.clone(), session.id);
+        } else {
+            self.browsers
+                .close_session_if(&agent.0, session.id, PASSWORD_CHANGED);
+        }
     }
 
     /// Agents added, changed or deleted, and logins and logouts, through
@@ -939,10 +969,18 @@ impl Desk {
                 self.settle();
                 reply.send(()).ok();
             }
-            Command::AgentChanged { account, reply } => {
+            Command::AgentChanged {
+                account,
+                password_changed,
+                reply,
+            } => {
                 let now = self.now();
-                if let Err(error) = self.acd.update_agent(acd_agent(&account), now) {
-                    warn!(agent = %account.id, %error, "agent could not be changed");
+                match self.acd.update_agent(acd_agent(&account), now) {
+                    Ok(()) if password_changed => {
+                        self.password_changed(&AgentId::from(account.id.as_str()))
+                    }
+                    Ok(()) => {}
+                    Err(error) => warn!(agent = %account.id, %error, "agent could not be changed"),
                 }
                 self.settle();
                 reply.send(()).ok();
@@ -1404,6 +1442,13 @@ impl Desk {
                         && self.kept_logged_out.contains(&agent)
                     {
                         self.browsers.close_session(&agent.0, LOGGED_OUT_BY_API);
+                    }
+                    // A page kept for the call after a password change.
+                    if !matches!(to, AgentState::OnCall { .. }) {
+                        if let Some(session) = self.pages_to_close.remove(&agent) {
+                            self.browsers
+                                .close_session_if(&agent.0, session, PASSWORD_CHANGED);
+                        }
                     }
                 }
                 Action::AgentRemoved { agent } => self.agent_gone(&agent),
