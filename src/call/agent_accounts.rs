@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use super::agents::{AgentDesk, Command, Presence};
+use crate::acd::AcdError;
 use crate::directory::{
     check_id, check_name, check_password, check_queues, check_skills, distinct, AgentAccount,
     AgentDirectory, FieldError, Origin, Taken,
@@ -82,6 +83,10 @@ pub enum AccountError {
     Deleting(String),
     #[error("the agent desk has stopped")]
     Stopped,
+    /// The ACD refused an agent the directory accepted (a bug, not the
+    /// client's fault).
+    #[error("the agent desk refused agent '{agent}': {error}")]
+    Desk { agent: String, error: AcdError },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -171,13 +176,23 @@ impl AgentDesk {
                 Taken::Deleting => AccountError::Deleting(new.id),
             });
         }
-        info!(agent = %account.id, queues = ?account.queues, "agent created through the API");
         let (reply, done) = oneshot::channel();
         self.tell(Command::AgentAdded {
             account: account.clone(),
             reply,
         })?;
-        done.await.map_err(|_| AccountError::Stopped)?;
+        if let Err(error) = done.await.map_err(|_| AccountError::Stopped)? {
+            // Not in the ACD: take it out of the directory and the database
+            // again, so the error answered is the whole story.
+            self.directory.mark_deleting(&account.id);
+            self.directory.forget(&account.id);
+            self.store.delete_agent(&account.id).await?;
+            return Err(AccountError::Desk {
+                agent: account.id,
+                error,
+            });
+        }
+        info!(agent = %account.id, queues = ?account.queues, "agent created through the API");
         Ok(account)
     }
 
@@ -211,7 +226,8 @@ impl AgentDesk {
             check_queues(queues, self.directory.queues())?;
         }
         let _edit = self.directory.edit().await;
-        let mut account = self.changeable(id)?;
+        let before = self.changeable(id)?;
+        let mut account = before.clone();
         let password_changed = change.password.is_some();
         if let Some(name) = change.name {
             account.name = name;
@@ -236,14 +252,25 @@ impl AgentDesk {
             return Err(AccountError::NotFound(id.to_string()));
         }
         self.directory.replace(account.clone());
-        info!(agent = %id, queues = ?account.queues, password_changed, "agent changed through the API");
         let (reply, done) = oneshot::channel();
         self.tell(Command::AgentChanged {
             account: account.clone(),
             password_changed,
             reply,
         })?;
-        done.await.map_err(|_| AccountError::Stopped)?;
+        if let Err(error) = done.await.map_err(|_| AccountError::Stopped)? {
+            // The ACD kept the agent as it was: so do the directory and the
+            // database.
+            self.directory.replace(before.clone());
+            self.store
+                .update_agent(&stored(&before), Utc::now())
+                .await?;
+            return Err(AccountError::Desk {
+                agent: id.to_string(),
+                error,
+            });
+        }
+        info!(agent = %id, queues = ?account.queues, password_changed, "agent changed through the API");
         Ok(account)
     }
 
@@ -457,6 +484,32 @@ mod tests {
             .find(|agent| agent.id == "dave")
             .expect("the new dave is listed");
         assert!(!shown.stays_logged_out, "{shown:?}");
+        engine.shutdown(std::time::Duration::from_secs(1)).await;
+    }
+
+    /// What the ACD refuses reaches the API (a 500) instead of a success:
+    /// here a queue the directory's checks would have caught.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_desk_answers_why_the_acd_refused_an_agent() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let desk = engine.agent_desk().expect("the agent desk runs").clone();
+        let account = AgentAccount::with_ha1(
+            "erin".into(),
+            "Erin".into(),
+            desk.directory().ha1_for("erin", "erins-password"),
+            desk.directory().realm().into(),
+            BTreeMap::new(),
+            vec!["nowhere".into()],
+            Origin::Api,
+        );
+        let (reply, done) = oneshot::channel();
+        desk.tell(Command::AgentAdded { account, reply }).unwrap();
+        let answer = done.await.unwrap();
+        assert!(
+            matches!(answer, Err(AcdError::UnknownQueue(ref queue)) if queue == "nowhere"),
+            "{answer:?}"
+        );
         engine.shutdown(std::time::Duration::from_secs(1)).await;
     }
 }

@@ -40,8 +40,8 @@ use super::media::MediaSession;
 use super::talk::{self, TalkOptions};
 use super::{negotiate_body, CallEngine, CallEngineShared};
 use crate::acd::{
-    Acd, AcdConfig, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo, ChangeReason,
-    Event, OverflowTarget, QueueConfig, Strategy,
+    Acd, AcdConfig, AcdError, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo,
+    ChangeReason, Event, OverflowTarget, QueueConfig, Strategy,
 };
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
 use crate::directory::{AgentAccount, AgentDirectory};
@@ -129,17 +129,18 @@ pub(crate) enum Command {
         reply: tokio::sync::oneshot::Sender<bool>,
     },
     /// An agent created through the API (already in the directory); the
-    /// reply comes once the desk's snapshot shows it.
+    /// reply comes once the desk's snapshot shows it, or says why the ACD
+    /// refused it.
     AgentAdded {
         account: AgentAccount,
-        reply: tokio::sync::oneshot::Sender<()>,
+        reply: tokio::sync::oneshot::Sender<Result<(), AcdError>>,
     },
     /// An agent's name, password, skills or queues changed. A new password
     /// drops the phone's binding and closes the agent page.
     AgentChanged {
         account: AgentAccount,
         password_changed: bool,
-        reply: tokio::sync::oneshot::Sender<()>,
+        reply: tokio::sync::oneshot::Sender<Result<(), AcdError>>,
     },
     /// An agent was deleted; the reply is true when it left at once, false
     /// when it finishes its call first.
@@ -959,7 +960,8 @@ impl Desk {
                 // A new agent, even with a deleted one's id: no logout made
                 // through the API holds it.
                 self.kept_logged_out.remove(&id);
-                match self.acd.add_agent(acd_agent(&account)) {
+                let added = self.acd.add_agent(acd_agent(&account));
+                match &added {
                     Ok(()) => {
                         info!(agent = %id, "agent added");
                         self.reconcile_registrations();
@@ -967,7 +969,7 @@ impl Desk {
                     Err(error) => warn!(agent = %id, %error, "agent could not be added"),
                 }
                 self.settle();
-                reply.send(()).ok();
+                reply.send(added).ok();
             }
             Command::AgentChanged {
                 account,
@@ -975,7 +977,8 @@ impl Desk {
                 reply,
             } => {
                 let now = self.now();
-                match self.acd.update_agent(acd_agent(&account), now) {
+                let changed = self.acd.update_agent(acd_agent(&account), now);
+                match &changed {
                     Ok(()) if password_changed => {
                         self.password_changed(&AgentId::from(account.id.as_str()))
                     }
@@ -983,7 +986,7 @@ impl Desk {
                     Err(error) => warn!(agent = %account.id, %error, "agent could not be changed"),
                 }
                 self.settle();
-                reply.send(()).ok();
+                reply.send(changed).ok();
             }
             Command::AgentDeleted { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
