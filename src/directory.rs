@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
 
 use crate::config::Config;
-use crate::sip::digest::{constant_time_equal, ha1};
+use crate::sip::digest::{constant_time_equal, ha1, NO_SUCH_USER_HA1};
 
 /// Longest agent id (it is also the SIP user name).
 pub const MAX_ID_LENGTH: usize = 64;
@@ -56,6 +56,10 @@ pub struct AgentAccount {
     /// SIP digest, so it never leaves the engine (not in logs, not in API
     /// answers).
     ha1: String,
+    /// The realm `ha1` was made for: the directory's, unless the agent was
+    /// stored under another one (it then cannot authenticate until it gets
+    /// a new password, and keeps that realm until then).
+    ha1_realm: String,
     /// Skill name → level 1..10.
     pub skills: BTreeMap<String, u8>,
     pub queues: Vec<String>,
@@ -63,12 +67,13 @@ pub struct AgentAccount {
 }
 
 impl AgentAccount {
-    /// An account whose HA1 is already known (`ha1` from [`ha1`] for the
-    /// directory's realm).
+    /// An account whose HA1 is already known (`ha1` from [`ha1`] for
+    /// `ha1_realm`).
     pub fn with_ha1(
         id: String,
         name: String,
         ha1: String,
+        ha1_realm: String,
         skills: BTreeMap<String, u8>,
         queues: Vec<String>,
         origin: Origin,
@@ -77,6 +82,7 @@ impl AgentAccount {
             id,
             name,
             ha1,
+            ha1_realm,
             skills,
             queues,
             origin,
@@ -87,8 +93,15 @@ impl AgentAccount {
         &self.ha1
     }
 
-    pub fn set_ha1(&mut self, ha1: String) {
+    /// The realm [`ha1`](Self::ha1) was made for.
+    pub fn ha1_realm(&self) -> &str {
+        &self.ha1_realm
+    }
+
+    /// A new password's HA1, made for `realm`.
+    pub fn set_ha1(&mut self, ha1: String, realm: String) {
         self.ha1 = ha1;
+        self.ha1_realm = realm;
     }
 }
 
@@ -101,6 +114,7 @@ impl std::fmt::Debug for AgentAccount {
             .field("skills", &self.skills)
             .field("queues", &self.queues)
             .field("origin", &self.origin)
+            .field("ha1_realm", &self.ha1_realm)
             .finish_non_exhaustive()
     }
 }
@@ -121,9 +135,12 @@ fn field_error(field: &'static str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// 1-64 letters, digits, `.`, `_` or `-`: it is the SIP user name.
+/// 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit:
+/// it is the SIP user name, and a path segment of the API's URLs (where `.`
+/// and `..` would name another resource).
 pub fn check_id(id: &str) -> Result<(), FieldError> {
     let valid = (1..=MAX_ID_LENGTH).contains(&id.len())
+        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
@@ -133,7 +150,7 @@ pub fn check_id(id: &str) -> Result<(), FieldError> {
         Err(field_error(
             "id",
             format!(
-                "use 1-{MAX_ID_LENGTH} letters, digits, '.', '_' or '-' (it is the SIP user name)"
+                "use 1-{MAX_ID_LENGTH} letters, digits, '.', '_' or '-', starting with a letter or digit (it is the SIP user name)"
             ),
         ))
     }
@@ -153,18 +170,20 @@ pub fn check_name(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// 8 to 128 bytes. The message never repeats the password.
+/// 8 to 128 characters (Unicode scalar values, as the message says, not
+/// bytes). The message never repeats the password.
 pub fn check_password(password: &str) -> Result<(), FieldError> {
-    if password.len() < MIN_PASSWORD_LENGTH {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_LENGTH {
         return Err(field_error(
             "password",
             format!("use at least {MIN_PASSWORD_LENGTH} characters"),
         ));
     }
-    if password.len() > MAX_PASSWORD_LENGTH {
+    if length > MAX_PASSWORD_LENGTH {
         return Err(field_error(
             "password",
-            format!("use at most {MAX_PASSWORD_LENGTH} bytes"),
+            format!("use at most {MAX_PASSWORD_LENGTH} characters"),
         ));
     }
     Ok(())
@@ -259,10 +278,6 @@ pub struct AgentDirectory {
     edits: tokio::sync::Mutex<()>,
 }
 
-/// The HA1 compared against for an unknown agent, so a login for one costs
-/// the same as for a known agent.
-const NO_SUCH_AGENT_HA1: &str = "00000000000000000000000000000000";
-
 impl AgentDirectory {
     /// A directory of the config file's agents (HA1 computed from their
     /// passwords for the SIP realm).
@@ -281,6 +296,7 @@ impl AgentDirectory {
                     id: agent.id.clone(),
                     name: agent.name.clone(),
                     ha1: ha1(&agent.id, &realm, &agent.password),
+                    ha1_realm: realm.clone(),
                     skills: agent.skills.clone(),
                     queues: distinct(agent.queues.clone()),
                     origin: Origin::Config,
@@ -375,16 +391,13 @@ impl AgentDirectory {
     /// constant time; an unknown agent costs the same work).
     pub fn authenticate(&self, id: &str, password: &str) -> Option<AgentAccount> {
         let presented = self.ha1_for(id, password);
-        let account = self
-            .read()
-            .get(id)
-            .filter(|entry| !entry.deleting)
-            .map(|entry| entry.account.clone());
-        let expected = account
-            .as_ref()
-            .map_or(NO_SUCH_AGENT_HA1, |account| account.ha1.as_str());
+        let entries = self.read();
+        let entry = entries.get(id).filter(|entry| !entry.deleting);
+        // Compared where it lies: a known agent costs no copy that an unknown
+        // one does not, until the answer is known.
+        let expected = entry.map_or(NO_SUCH_USER_HA1, |entry| entry.account.ha1.as_str());
         let matches = constant_time_equal(presented.as_bytes(), expected.as_bytes());
-        account.filter(|_| matches)
+        entry.filter(|_| matches).map(|entry| entry.account.clone())
     }
 
     /// Adds an agent whose id is free.
@@ -457,6 +470,7 @@ mod tests {
             id.into(),
             id.to_uppercase(),
             directory.ha1_for(id, password),
+            directory.realm().into(),
             BTreeMap::new(),
             vec!["sales".into()],
             Origin::Api,
@@ -518,7 +532,19 @@ mod tests {
     #[test]
     fn field_rules_name_the_field_and_never_the_password() {
         assert!(check_id("alice.b-2_x").is_ok());
-        for bad in ["", "a b", "al:ce", "ünï", &"x".repeat(65)] {
+        assert!(check_id("7").is_ok() && check_id("a..b").is_ok());
+        for bad in [
+            "",
+            "a b",
+            "al:ce",
+            "ünï",
+            &"x".repeat(65),
+            ".",
+            "..",
+            ".alice",
+            "-alice",
+            "_alice",
+        ] {
             assert_eq!(check_id(bad).unwrap_err().field, "id", "{bad:?}");
         }
         assert!(check_name("Alice Moreno").is_ok());
@@ -530,6 +556,13 @@ mod tests {
         assert!(!short.to_string().contains("1234567"));
         assert!(check_password("12345678").is_ok());
         assert!(check_password(&"p".repeat(129)).is_err());
+        // Characters, as the messages say: eight two-byte letters are eight
+        // characters, and 128 of them are not too many.
+        assert!(check_password("ééééééé").is_err());
+        assert!(check_password("éééééééé").is_ok());
+        assert!(check_password(&"é".repeat(128)).is_ok());
+        let long = check_password(&"é".repeat(129)).unwrap_err();
+        assert!(long.message.contains("characters"), "{long}");
         let skills = |pairs: &[(&str, u8)]| {
             pairs
                 .iter()

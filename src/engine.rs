@@ -265,6 +265,11 @@ impl Engine {
         self.http.as_ref().map(HttpServer::local_address)
     }
 
+    /// The agent desk (`None` in a one-call engine).
+    pub fn agent_desk(&self) -> Option<&AgentDesk> {
+        self.desk.get()
+    }
+
     pub fn active_calls(&self) -> usize {
         self.handler.active_calls()
     }

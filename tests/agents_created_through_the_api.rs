@@ -5,7 +5,10 @@
 //! - bad fields are refused with the field named, never echoing the
 //!   password; a taken id and the config file's agents give 409;
 //! - a deleted agent's phone is refused, and its id can be used again;
-//! - a changed password counts for the next registration;
+//! - a changed password counts for the next registration, and drops the
+//!   phone's binding and closes the page the old one opened;
+//! - an agent stored under another SIP realm keeps that realm (and cannot
+//!   log in) until it gets a new password: other changes leave it;
 //! - agents created through the API are still there after a restart (same
 //!   database), and the database holds no password.
 
@@ -13,6 +16,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
+use switchboard::store::{Store, StoredAgent};
 
 const CONFIG: &str = "[[agents]]\nid = \"alice\"\nname = \"Alice\"\npassword = \"correct horse\"\nqueues = [\"support\"]\n\n\
                       [[queues]]\nname = \"sales\"\n";
@@ -187,11 +191,10 @@ async fn a_deleted_agent_is_refused_and_its_id_can_be_used_again() {
     assert!(api.agent("bob").await.is_none());
     assert_eq!(api.get("/api/agents/bob").await.0, 404);
     assert_eq!(api.delete("/api/agents/bob").await.0, 404);
-    assert!(
-        engine.log_text().contains("agent's phone binding dropped"),
-        "{}",
-        engine.log_text()
-    );
+    // The engine's log is read in the background: wait for the line.
+    engine
+        .wait_for_log("agent's phone binding dropped", 0, AGENT_WAIT)
+        .await;
     // The right password no longer registers.
     register_as(&engine, "bob", "bobs-password", "uac_register_refused.xml").await;
     // It was logged out for the reason "removed".
@@ -250,4 +253,104 @@ async fn agents_created_through_the_api_survive_a_restart_without_their_password
     register_as(&engine, "bob", "bobs-password", "uac_register_refused.xml").await;
     register_as(&engine, "bob", "bobs-new-password", "uac_register.xml").await;
     api.wait_for_state(&engine, "bob", "available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_password_drops_the_phone_binding_and_closes_the_page() {
+    let (engine, _config) = engine().await;
+    let api = Api::of(&engine);
+    assert_eq!(api.post("/api/agents", bob()).await.0, 201);
+    register_as(&engine, "bob", "bobs-password", "uac_register.xml").await;
+    let (mut page, welcome) = agent_page_login(&engine, "bob", "bobs-password").await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    api.wait_for_state(&engine, "bob", "available").await;
+
+    let (status, changed) = api
+        .patch(
+            "/api/agents/bob",
+            json!({ "password": "bobs-new-password" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    // Neither what the old password opened keeps bob logged in.
+    let told = page_closed_with(&mut page)
+        .await
+        .expect("the page was told why it closed");
+    assert!(
+        told["message"].as_str().unwrap().contains("password"),
+        "{told}"
+    );
+    engine
+        .wait_for_log("agent's phone binding dropped", 0, AGENT_WAIT)
+        .await;
+    api.wait_for_state(&engine, "bob", "logged_out").await;
+    assert_eq!(api.agent("bob").await.unwrap()["registered"], false);
+
+    // The new password opens both again.
+    let (_page, welcome) = agent_page_login(&engine, "bob", "bobs-new-password").await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    register_as(&engine, "bob", "bobs-new-password", "uac_register.xml").await;
+    api.wait_for_state(&engine, "bob", "available").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_keeps_its_stored_realm_until_it_gets_a_new_password() {
+    // Erin was stored by an engine whose SIP realm was "elsewhere".
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+    let store = Store::open(&url).await.unwrap();
+    store
+        .insert_agent(
+            &StoredAgent {
+                id: "erin".into(),
+                name: "Erin".into(),
+                ha1: switchboard::sip::digest::ha1("erin", "elsewhere", "erins-password"),
+                realm: "elsewhere".into(),
+                skills: Default::default(),
+                queues: vec!["support".into()],
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let (_config_dir, config) = config_file(CONFIG);
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config),
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await;
+    let api = Api::of(&engine);
+    let stored_realm = || async {
+        let agents = engine.store().await.stored_agents().await.unwrap();
+        let erin = agents.iter().find(|agent| agent.id == "erin").unwrap();
+        erin.realm.clone()
+    };
+
+    // A change without a password leaves the realm its HA1 was made for.
+    let (status, changed) = api
+        .patch("/api/agents/erin", json!({ "name": "Erin Doe" }))
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(stored_realm().await, "elsewhere");
+    register_as(
+        &engine,
+        "erin",
+        "erins-password",
+        "uac_register_refused.xml",
+    )
+    .await;
+
+    // A new password is made for this engine's realm.
+    let (status, changed) = api
+        .patch(
+            "/api/agents/erin",
+            json!({ "password": "erins-new-password" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(stored_realm().await, "switchboard");
+    register_as(&engine, "erin", "erins-new-password", "uac_register.xml").await;
+    api.wait_for_state(&engine, "erin", "available").await;
 }

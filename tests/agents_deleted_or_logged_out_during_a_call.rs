@@ -148,7 +148,9 @@ async fn a_logout_on_a_call_takes_effect_when_the_call_ends() {
         "no wrap-up: {line}"
     );
     assert_eq!(json_field(&line, "reason").as_deref(), Some("logout"));
-    // The phone is still registered, but the agent stays out.
+    // The phone is still registered, but the agent stays out. (The log
+    // line can reach the test before the API's view is updated: wait.)
+    api.wait_for_state(&engine, "alice", "logged_out").await;
     let alice = api.agent("alice").await.unwrap();
     assert_eq!(alice["state"], "logged_out", "{alice}");
     assert_eq!(alice["stays_logged_out"], true, "{alice}");

@@ -7,9 +7,7 @@
 mod common;
 
 use common::*;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
 
 const PASSWORD: &str = "agent-password";
 
@@ -27,30 +25,13 @@ async fn engine() -> (Engine, tempfile::TempDir) {
 }
 
 /// The stored (to_state, reason) of each of the agent's state changes,
-/// once it ends with `last_reason`.
-async fn stored_changes(engine: &Engine, agent: &str, last_reason: &str) -> Vec<(String, String)> {
-    let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
-        let changes: Vec<(String, String)> = store
-            .agent_events(agent)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|row| (row.to_state, row.reason))
-            .collect();
-        if changes
-            .last()
-            .is_some_and(|(_, reason)| reason == last_reason)
-        {
-            return changes;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{agent}'s stored changes never ended with {last_reason}: {changes:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+/// once there are `count` of them (they are written in the background).
+async fn stored_changes(engine: &Engine, agent: &str, count: usize) -> Vec<(String, String)> {
+    stored_agent_events(engine, agent, count)
+        .await
+        .into_iter()
+        .map(|row| (row.to_state, row.reason))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +78,7 @@ async fn a_logout_keeps_a_registered_agent_out_until_a_login() {
     assert_eq!(answer["stays_logged_out"], false);
 
     assert_eq!(
-        stored_changes(&engine, "alice", "login").await,
+        stored_changes(&engine, "alice", 3).await,
         [
             ("available", "login"),
             ("logged_out", "logout"),
@@ -112,66 +93,20 @@ async fn a_logout_keeps_a_registered_agent_out_until_a_login() {
     );
 }
 
-/// Opens the agent page's socket and logs in; returns the socket and the
-/// first reply.
-async fn page_login(
-    engine: &Engine,
-    agent: &str,
-) -> (
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    serde_json::Value,
-) {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async(format!("ws://{}/api/agent/socket", engine.http))
-            .await
-            .expect("agent socket");
-    let login = json!({ "type": "login", "agent": agent, "password": PASSWORD });
-    socket
-        .send(Message::Text(login.to_string().into()))
-        .await
-        .unwrap();
-    let first = next_message(&mut socket)
-        .await
-        .expect("a reply to the login");
-    (socket, first)
-}
-
-/// The next text message, or None when the socket closes.
-async fn next_message(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Option<serde_json::Value> {
-    loop {
-        let message = tokio::time::timeout(AGENT_WAIT, socket.next())
-            .await
-            .expect("the page hears from the engine")?;
-        match message {
-            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_logout_closes_the_agent_page_and_a_page_login_logs_in_again() {
     let (engine, _config) = engine().await;
     let api = Api::of(&engine);
-    let (mut page, welcome) = page_login(&engine, "alice").await;
+    let (mut page, welcome) = agent_page_login(&engine, "alice", PASSWORD).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     api.wait_for_state(&engine, "alice", "available").await;
 
     let (status, answer) = api.post("/api/agents/alice/logout", json!({})).await;
     assert_eq!(status, 200, "{answer}");
     // The page is told why, then closed.
-    let mut told = None;
-    while let Some(message) = next_message(&mut page).await {
-        if message["type"] == "error" {
-            told = Some(message);
-        }
-    }
-    let told = told.expect("the page was told it was logged out");
+    let told = page_closed_with(&mut page)
+        .await
+        .expect("the page was told it was logged out");
     assert!(
         told["message"].as_str().unwrap().contains("logged out"),
         "{told}"
@@ -179,13 +114,17 @@ async fn a_logout_closes_the_agent_page_and_a_page_login_logs_in_again() {
     api.wait_for_state(&engine, "alice", "logged_out").await;
 
     // Logging in on the page again is a login.
-    let (_page, welcome) = page_login(&engine, "alice").await;
+    let (_page, welcome) = agent_page_login(&engine, "alice", PASSWORD).await;
     assert_eq!(welcome["type"], "welcome", "{welcome}");
     api.wait_for_state(&engine, "alice", "available").await;
     assert_eq!(api.agent("alice").await.unwrap()["stays_logged_out"], false);
     assert_eq!(
-        stored_changes(&engine, "alice", "login").await.len(),
-        3,
-        "login, logout, login"
+        stored_changes(&engine, "alice", 3).await,
+        [
+            ("available", "login"),
+            ("logged_out", "logout"),
+            ("available", "login")
+        ]
+        .map(|(state, reason)| (state.to_string(), reason.to_string()))
     );
 }

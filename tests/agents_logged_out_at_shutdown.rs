@@ -73,7 +73,11 @@ async fn after_a_crash_the_next_start_logs_agents_out_as_of_the_last_write() {
     let (_config_dir, config) = config();
     let engine = start(&config, None).await;
     alice_available(&engine).await;
-    let login_at = engine.store().await.agent_events("alice").await.unwrap()[0].at;
+    // The login row is written in the background: wait until it is stored
+    // before the crash, or the crash could come first.
+    let login = stored_agent_events(&engine, "alice", 1).await;
+    assert_eq!(login[0].reason, "login", "{login:?}");
+    let login_at = login[0].at;
     let dir = engine.kill().await;
 
     let restarted_at = chrono::Utc::now();

@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use super::agents::{AgentDesk, Command, Presence};
+use crate::acd::AcdError;
 use crate::directory::{
     check_id, check_name, check_password, check_queues, check_skills, distinct, AgentAccount,
     AgentDirectory, FieldError, Origin, Taken,
@@ -82,6 +83,10 @@ pub enum AccountError {
     Deleting(String),
     #[error("the agent desk has stopped")]
     Stopped,
+    /// The ACD refused an agent the directory accepted (a bug, not the
+    /// client's fault).
+    #[error("the agent desk refused agent '{agent}': {error}")]
+    Desk { agent: String, error: AcdError },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -96,12 +101,12 @@ pub enum Deletion {
     AfterCall,
 }
 
-fn stored(account: &AgentAccount, realm: &str) -> StoredAgent {
+fn stored(account: &AgentAccount) -> StoredAgent {
     StoredAgent {
         id: account.id.clone(),
         name: account.name.clone(),
         ha1: account.ha1().to_string(),
-        realm: realm.to_string(),
+        realm: account.ha1_realm().to_string(),
         skills: account.skills.clone(),
         queues: account.queues.clone(),
     }
@@ -149,11 +154,12 @@ impl AgentDesk {
             new.id.clone(),
             new.name,
             self.directory.ha1_for(&new.id, &new.password),
+            self.directory.realm().to_string(),
             new.skills,
             distinct(new.queues),
             Origin::Api,
         );
-        let row = stored(&account, self.directory.realm());
+        let row = stored(&account);
         if let Err(error) = self.store.insert_agent(&row, Utc::now()).await {
             return Err(if error.is_unique_violation() {
                 AccountError::Exists(new.id)
@@ -170,19 +176,31 @@ impl AgentDesk {
                 Taken::Deleting => AccountError::Deleting(new.id),
             });
         }
-        info!(agent = %account.id, queues = ?account.queues, "agent created through the API");
         let (reply, done) = oneshot::channel();
         self.tell(Command::AgentAdded {
             account: account.clone(),
             reply,
         })?;
-        done.await.map_err(|_| AccountError::Stopped)?;
+        if let Err(error) = done.await.map_err(|_| AccountError::Stopped)? {
+            // Not in the ACD: take it out of the directory and the database
+            // again, so the error answered is the whole story.
+            self.directory.mark_deleting(&account.id);
+            self.directory.forget(&account.id);
+            self.store.delete_agent(&account.id).await?;
+            return Err(AccountError::Desk {
+                agent: account.id,
+                error,
+            });
+        }
+        info!(agent = %account.id, queues = ?account.queues, "agent created through the API");
         Ok(account)
     }
 
-    /// Changes an agent created through the API. A new password counts for
-    /// the next registration or page login; a phone already registered
-    /// stays until its registration expires.
+    /// Changes an agent created through the API. A new password drops the
+    /// phone's registration and closes the agent page (after the call in
+    /// progress), so only the new password keeps the agent logged in. The
+    /// stored realm changes only with the password: it is the realm of the
+    /// stored HA1.
     pub async fn change_agent(
         &self,
         id: &str,
@@ -208,12 +226,17 @@ impl AgentDesk {
             check_queues(queues, self.directory.queues())?;
         }
         let _edit = self.directory.edit().await;
-        let mut account = self.changeable(id)?;
+        let before = self.changeable(id)?;
+        let mut account = before.clone();
+        let password_changed = change.password.is_some();
         if let Some(name) = change.name {
             account.name = name;
         }
         if let Some(password) = change.password {
-            account.set_ha1(self.directory.ha1_for(id, &password));
+            account.set_ha1(
+                self.directory.ha1_for(id, &password),
+                self.directory.realm().to_string(),
+            );
         }
         if let Some(skills) = change.skills {
             account.skills = skills;
@@ -221,18 +244,33 @@ impl AgentDesk {
         if let Some(queues) = change.queues {
             account.queues = distinct(queues);
         }
-        let row = stored(&account, self.directory.realm());
-        if !self.store.update_agent(&row, Utc::now()).await? {
+        if !self
+            .store
+            .update_agent(&stored(&account), Utc::now())
+            .await?
+        {
             return Err(AccountError::NotFound(id.to_string()));
         }
         self.directory.replace(account.clone());
-        info!(agent = %id, queues = ?account.queues, "agent changed through the API");
         let (reply, done) = oneshot::channel();
         self.tell(Command::AgentChanged {
             account: account.clone(),
+            password_changed,
             reply,
         })?;
-        done.await.map_err(|_| AccountError::Stopped)?;
+        if let Err(error) = done.await.map_err(|_| AccountError::Stopped)? {
+            // The ACD kept the agent as it was: so do the directory and the
+            // database.
+            self.directory.replace(before.clone());
+            self.store
+                .update_agent(&stored(&before), Utc::now())
+                .await?;
+            return Err(AccountError::Desk {
+                agent: id.to_string(),
+                error,
+            });
+        }
+        info!(agent = %id, queues = ?account.queues, password_changed, "agent changed through the API");
         Ok(account)
     }
 
@@ -269,7 +307,7 @@ impl AgentDesk {
             agent: id.to_string(),
             reply,
         })?;
-        presence.await.map_err(|_| AccountError::Stopped)
+        Self::presence_of(id, presence).await
     }
 
     /// Logs an agent out (through the API) until the next login, after the
@@ -281,7 +319,20 @@ impl AgentDesk {
             agent: id.to_string(),
             reply,
         })?;
-        presence.await.map_err(|_| AccountError::Stopped)
+        Self::presence_of(id, presence).await
+    }
+
+    /// The desk's answer to a login or logout: `None` when the agent had
+    /// left the ACD by the time the desk took the request (deleted after
+    /// [`known`](Self::known) let it through).
+    async fn presence_of(
+        id: &str,
+        answer: oneshot::Receiver<Option<Presence>>,
+    ) -> Result<Presence, AccountError> {
+        answer
+            .await
+            .map_err(|_| AccountError::Stopped)?
+            .ok_or_else(|| AccountError::NotFound(id.to_string()))
     }
 
     fn known(&self, id: &str) -> Result<(), AccountError> {
@@ -341,6 +392,7 @@ pub async fn load_stored_agents(
             agent.id.clone(),
             agent.name,
             agent.ha1,
+            agent.realm,
             agent.skills,
             queues,
             Origin::Api,
@@ -354,4 +406,110 @@ pub async fn load_stored_agents(
         }
     }
     Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::Engine;
+
+    /// An engine in this process (SIP on a free loopback port, no HTTP),
+    /// with its own database.
+    async fn engine(dir: &tempfile::TempDir) -> Engine {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = format!(
+            "[sip]\nlisten = \"127.0.0.1:0\"\n\n[http]\nenabled = false\n\n\
+             [database]\nurl = \"sqlite://{database}\"\n\n\
+             [paths]\ndialplans = \"{root}/dialplans\"\nprompts = \"{root}/prompts\"\nrecordings = \"{recordings}\"\n\n\
+             [[queues]]\nname = \"support\"\n",
+            database = dir.path().join("calls.db").display(),
+            recordings = dir.path().join("recordings").display(),
+        );
+        let config = Config::from_toml(&dir.path().join("switchboard.toml"), &text).unwrap();
+        Engine::start(config).await.unwrap()
+    }
+
+    fn dave(password: &str) -> NewAgent {
+        NewAgent {
+            id: "dave".into(),
+            name: "Dave".into(),
+            password: password.into(),
+            skills: BTreeMap::new(),
+            queues: vec!["support".into()],
+        }
+    }
+
+    /// A logout through the API that passed its lookup just before the
+    /// agent was deleted reaches the desk after the deletion: it is a 404,
+    /// and a new agent given the id is not held logged out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_logout_that_arrives_after_the_deletion_does_not_hold_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let desk = engine.agent_desk().expect("the agent desk runs").clone();
+        desk.create_agent(dave("dave-password")).await.unwrap();
+        assert_eq!(desk.delete_agent("dave").await.unwrap(), Deletion::Done);
+
+        // What `log_out` sends once its lookup has found the agent.
+        let (reply, presence) = oneshot::channel();
+        desk.tell(Command::Logout {
+            agent: "dave".into(),
+            reply,
+        })
+        .unwrap();
+        let answer = AgentDesk::presence_of("dave", presence).await;
+        assert!(
+            matches!(answer, Err(AccountError::NotFound(_))),
+            "{answer:?}"
+        );
+        // The same for a login.
+        let (reply, presence) = oneshot::channel();
+        desk.tell(Command::Login {
+            agent: "dave".into(),
+            reply,
+        })
+        .unwrap();
+        let answer = AgentDesk::presence_of("dave", presence).await;
+        assert!(
+            matches!(answer, Err(AccountError::NotFound(_))),
+            "{answer:?}"
+        );
+
+        desk.create_agent(dave("new-dave-password")).await.unwrap();
+        let shown = desk
+            .snapshot()
+            .agents
+            .into_iter()
+            .find(|agent| agent.id == "dave")
+            .expect("the new dave is listed");
+        assert!(!shown.stays_logged_out, "{shown:?}");
+        engine.shutdown(std::time::Duration::from_secs(1)).await;
+    }
+
+    /// What the ACD refuses reaches the API (a 500) instead of a success:
+    /// here a queue the directory's checks would have caught.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_desk_answers_why_the_acd_refused_an_agent() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(&dir).await;
+        let desk = engine.agent_desk().expect("the agent desk runs").clone();
+        let account = AgentAccount::with_ha1(
+            "erin".into(),
+            "Erin".into(),
+            desk.directory().ha1_for("erin", "erins-password"),
+            desk.directory().realm().into(),
+            BTreeMap::new(),
+            vec!["nowhere".into()],
+            Origin::Api,
+        );
+        let (reply, done) = oneshot::channel();
+        desk.tell(Command::AgentAdded { account, reply }).unwrap();
+        let answer = done.await.unwrap();
+        assert!(
+            matches!(answer, Err(AcdError::UnknownQueue(ref queue)) if queue == "nowhere"),
+            "{answer:?}"
+        );
+        engine.shutdown(std::time::Duration::from_secs(1)).await;
+    }
 }

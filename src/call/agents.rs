@@ -40,8 +40,8 @@ use super::media::MediaSession;
 use super::talk::{self, TalkOptions};
 use super::{negotiate_body, CallEngine, CallEngineShared};
 use crate::acd::{
-    Acd, AcdConfig, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo, ChangeReason,
-    Event, OverflowTarget, QueueConfig, Strategy,
+    Acd, AcdConfig, AcdError, Action, AgentConfig, AgentId, AgentState, CallId, CallInfo,
+    ChangeReason, Event, OverflowTarget, QueueConfig, Strategy,
 };
 use crate::config::{Config, QueueSettings, QueueStrategy, TrunkConfig};
 use crate::directory::{AgentAccount, AgentDirectory};
@@ -53,6 +53,8 @@ use crate::store::{
 
 /// What a page closed by a logout through the API is told.
 const LOGGED_OUT_BY_API: &str = "you were logged out (through the API); log in again to take calls";
+/// What a page closed by a change of the agent's password is told.
+const PASSWORD_CHANGED: &str = "your password was changed; log in again with the new one";
 
 /// What the desk tells a waiting caller's task.
 pub(crate) enum Notice {
@@ -127,15 +129,18 @@ pub(crate) enum Command {
         reply: tokio::sync::oneshot::Sender<bool>,
     },
     /// An agent created through the API (already in the directory); the
-    /// reply comes once the desk's snapshot shows it.
+    /// reply comes once the desk's snapshot shows it, or says why the ACD
+    /// refused it.
     AgentAdded {
         account: AgentAccount,
-        reply: tokio::sync::oneshot::Sender<()>,
+        reply: tokio::sync::oneshot::Sender<Result<(), AcdError>>,
     },
-    /// An agent's name, skills or queues changed.
+    /// An agent's name, password, skills or queues changed. A new password
+    /// drops the phone's binding and closes the agent page.
     AgentChanged {
         account: AgentAccount,
-        reply: tokio::sync::oneshot::Sender<()>,
+        password_changed: bool,
+        reply: tokio::sync::oneshot::Sender<Result<(), AcdError>>,
     },
     /// An agent was deleted; the reply is true when it left at once, false
     /// when it finishes its call first.
@@ -143,15 +148,17 @@ pub(crate) enum Command {
         agent: String,
         reply: tokio::sync::oneshot::Sender<bool>,
     },
-    /// Log in (through the API): ends a logout made through the API.
+    /// Log in (through the API): ends a logout made through the API. The
+    /// reply is `None` when the agent is not (or no longer) in the ACD.
     Login {
         agent: String,
-        reply: tokio::sync::oneshot::Sender<Presence>,
+        reply: tokio::sync::oneshot::Sender<Option<Presence>>,
     },
-    /// Log out (through the API) and stay out until the next login.
+    /// Log out (through the API) and stay out until the next login. The
+    /// reply is `None` when the agent is not (or no longer) in the ACD.
     Logout {
         agent: String,
-        reply: tokio::sync::oneshot::Sender<Presence>,
+        reply: tokio::sync::oneshot::Sender<Option<Presence>>,
     },
     /// The agent logged in on the agent page.
     PageLogin { agent: String },
@@ -468,6 +475,7 @@ impl AgentDesk {
             answered: HashMap::new(),
             registered: BTreeSet::new(),
             kept_logged_out,
+            pages_to_close: HashMap::new(),
             browsers: browsers.clone(),
             commands: commands.clone(),
             records,
@@ -752,6 +760,10 @@ struct Desk {
     registered: BTreeSet<AgentId>,
     /// Logged out through the API: presence does not log them in.
     kept_logged_out: BTreeSet<AgentId>,
+    /// Agent pages to close once their agent is off its call (the agent's
+    /// password changed): the session's id, so a page opened since with
+    /// the new password stays.
+    pages_to_close: HashMap<AgentId, u64>,
     browsers: Arc<BrowserAgents>,
     commands: mpsc::UnboundedSender<Command>,
     records: mpsc::UnboundedSender<Record>,
@@ -988,8 +1000,29 @@ impl Desk {
         self.directory.forget(&agent.0);
         self.registered.remove(agent);
         self.kept_logged_out.remove(agent);
+        self.pages_to_close.remove(agent);
         self.busy_since.remove(agent);
         info!(agent = %agent, "deleted agent has left");
+    }
+
+    /// The agent's password changed: what the old one opened closes, as
+    /// for a deleted agent. The phone's binding goes now (a call in
+    /// progress is its own dialog and goes on); the page, which carries the
+    /// agent's call audio, closes now or when the agent's call ends (an
+    /// offer ringing there is withdrawn with it).
+    fn password_changed(&mut self, agent: &AgentId) {
+        self.registrar.remove_binding(&agent.0);
+        let Some(session) = self.browsers.session(&agent.0) else {
+            return;
+        };
+        let on_a_call = matches!(self.acd.agent_state(agent), Some(AgentState::OnCall { .. }));
+        if on_a_call {
+            info!(agent = %agent, "password changed: the agent page closes when the call ends");
+            self.pages_to_close.insert(agent.clone(), session.id);
+        } else {
+            self.browsers
+                .close_session_if(&agent.0, session.id, PASSWORD_CHANGED);
+        }
     }
 
     /// Agents added, changed or deleted, and logins and logouts, through
@@ -997,8 +1030,12 @@ impl Desk {
     fn on_agent_command(&mut self, command: Command) {
         match command {
             Command::AgentAdded { account, reply } => {
-                let id = account.id.clone();
-                match self.acd.add_agent(acd_agent(&account)) {
+                let id = AgentId::from(account.id.as_str());
+                // A new agent, even with a deleted one's id: no logout made
+                // through the API holds it.
+                self.kept_logged_out.remove(&id);
+                let added = self.acd.add_agent(acd_agent(&account));
+                match &added {
                     Ok(()) => {
                         info!(agent = %id, "agent added");
                         self.reconcile_registrations();
@@ -1006,15 +1043,24 @@ impl Desk {
                     Err(error) => warn!(agent = %id, %error, "agent could not be added"),
                 }
                 self.settle();
-                reply.send(()).ok();
+                reply.send(added).ok();
             }
-            Command::AgentChanged { account, reply } => {
+            Command::AgentChanged {
+                account,
+                password_changed,
+                reply,
+            } => {
                 let now = self.now();
-                if let Err(error) = self.acd.update_agent(acd_agent(&account), now) {
-                    warn!(agent = %account.id, %error, "agent could not be changed");
+                let changed = self.acd.update_agent(acd_agent(&account), now);
+                match &changed {
+                    Ok(()) if password_changed => {
+                        self.password_changed(&AgentId::from(account.id.as_str()))
+                    }
+                    Ok(()) => {}
+                    Err(error) => warn!(agent = %account.id, %error, "agent could not be changed"),
                 }
                 self.settle();
-                reply.send(()).ok();
+                reply.send(changed).ok();
             }
             Command::AgentDeleted { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
@@ -1042,15 +1088,26 @@ impl Desk {
             }
             Command::Login { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
+                if self.acd.agent_state(&id).is_none() {
+                    // Deleted since the API looked it up.
+                    reply.send(None).ok();
+                    return;
+                }
                 if self.kept_logged_out.remove(&id) {
                     info!(agent = %agent, "agent logged in through the API");
                 }
                 self.reconcile_registrations();
                 self.settle();
-                reply.send(self.presence(&id)).ok();
+                reply.send(Some(self.presence(&id))).ok();
             }
             Command::Logout { agent, reply } => {
                 let id = AgentId::from(agent.as_str());
+                if self.acd.agent_state(&id).is_none() {
+                    // Deleted since the API looked it up: holding its id
+                    // logged out would keep out a new agent given that id.
+                    reply.send(None).ok();
+                    return;
+                }
                 info!(agent = %agent, "agent logged out through the API");
                 self.kept_logged_out.insert(id.clone());
                 self.registered.remove(&id);
@@ -1070,7 +1127,7 @@ impl Desk {
                     self.browsers.close_session(&agent, LOGGED_OUT_BY_API);
                 }
                 self.settle();
-                reply.send(self.presence(&id)).ok();
+                reply.send(Some(self.presence(&id))).ok();
             }
             Command::PageLogin { agent } => {
                 let id = AgentId::from(agent.as_str());
@@ -1483,6 +1540,13 @@ impl Desk {
                         && self.kept_logged_out.contains(&agent)
                     {
                         self.browsers.close_session(&agent.0, LOGGED_OUT_BY_API);
+                    }
+                    // A page kept for the call after a password change.
+                    if !matches!(to, AgentState::OnCall { .. }) {
+                        if let Some(session) = self.pages_to_close.remove(&agent) {
+                            self.browsers
+                                .close_session_if(&agent.0, session, PASSWORD_CHANGED);
+                        }
                     }
                 }
                 Action::AgentRemoved { agent } => self.agent_gone(&agent),

@@ -334,12 +334,34 @@ impl BrowserAgents {
     /// only once the agent is off calls.
     pub(crate) fn close_session(&self, agent: &str, why: &str) {
         let session = lock(&self.sessions).remove(agent);
+        self.tell_and_end(session, why);
+    }
+
+    /// Closes the agent's page like [`close_session`](Self::close_session),
+    /// but only if it is still the session `session_id` (a page opened
+    /// since stays).
+    pub(crate) fn close_session_if(&self, agent: &str, session_id: u64, why: &str) {
+        let session = {
+            let mut sessions = lock(&self.sessions);
+            if sessions
+                .get(agent)
+                .is_some_and(|session| session.id == session_id)
+            {
+                sessions.remove(agent)
+            } else {
+                None
+            }
+        };
+        self.tell_and_end(session, why);
+    }
+
+    fn tell_and_end(&self, session: Option<Arc<Session>>, why: &str) {
         if let Some(session) = session {
             session.send(ToPage::Error {
                 message: why.to_string(),
             });
             end_session(&session);
-            info!(agent, "agent page closed by the engine");
+            info!(agent = %session.agent, "agent page closed by the engine");
             self.changed.notify_one();
         }
     }
@@ -852,6 +874,7 @@ mod tests {
                 "dave".into(),
                 "Dave".into(),
                 directory.ha1_for("dave", "dave-password"),
+                directory.realm().into(),
                 BTreeMap::new(),
                 vec!["support".into()],
                 crate::directory::Origin::Api,

@@ -125,6 +125,7 @@ impl From<crate::call::AccountError> for AppError {
                 AppError::Conflict(error.to_string())
             }
             AccountError::Stopped => AppError::Unavailable(error.to_string()),
+            AccountError::Desk { .. } => AppError::internal(error),
             AccountError::Store(store) => AppError::internal(store),
         }
     }

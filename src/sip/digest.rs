@@ -34,6 +34,13 @@ pub fn is_ha1(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// Stands in for the HA1 of a user who does not exist, so that checking an
+/// unknown user's credentials takes the same steps as a known user's (the
+/// answer is still "denied": [`verify`] and
+/// [`AgentDirectory::authenticate`](crate::directory::AgentDirectory::authenticate)
+/// never accept it, even for a response made from it).
+pub const NO_SUCH_USER_HA1: &str = "00000000000000000000000000000000";
+
 /// Issues and checks nonces for one realm.
 #[derive(Clone)]
 pub struct NonceIssuer {
@@ -165,8 +172,8 @@ pub enum Refusal {
 }
 
 /// Checks `credentials` for `method` against the user's HA1 ([`ha1`], for
-/// the issuer's realm; `None` for an unknown user, checked just as
-/// expensively so timing tells nothing).
+/// the issuer's realm; `None` for an unknown user, checked against
+/// [`NO_SUCH_USER_HA1`] with the same work, so timing tells nothing).
 pub fn verify(
     issuer: &NonceIssuer,
     credentials: &Credentials,
@@ -178,18 +185,9 @@ pub fn verify(
         .algorithm
         .as_deref()
         .is_none_or(|algorithm| algorithm.eq_ignore_ascii_case("MD5"));
-    let unknown_user;
-    let ha1 = match user_ha1 {
-        Some(ha1) => ha1,
-        None => {
-            unknown_user = self::ha1(
-                &credentials.username,
-                issuer.realm(),
-                "\u{0}no such user\u{0}",
-            );
-            &unknown_user
-        }
-    };
+    // The same work for an unknown user as for a known one: no hash to
+    // make, just a constant to use in its place.
+    let ha1 = user_ha1.unwrap_or(NO_SUCH_USER_HA1);
     let ha2 = md5_hex(&format!("{method}:{}", credentials.uri));
     let expected = match (&credentials.qop, &credentials.nc, &credentials.cnonce) {
         (Some(qop), Some(nc), Some(cnonce)) if qop == "auth" => md5_hex(&format!(
@@ -343,6 +341,28 @@ mod tests {
         assert_eq!(
             verify(&issuer, &forged, "REGISTER", Some(&pw), 1010),
             Err(Refusal::Stale)
+        );
+    }
+
+    #[test]
+    fn the_stand_in_for_an_unknown_user_never_authenticates() {
+        // A response made from the stand-in HA1 itself: it matches what
+        // `verify` computes for an unknown user, and is still denied.
+        let issuer = NonceIssuer::new("secret", "switchboard");
+        let mut guess = credentials(&issuer, "mallory", 1000);
+        let ha2 = md5_hex(&format!("REGISTER:{}", guess.uri));
+        guess.response = md5_hex(&format!(
+            "{NO_SUCH_USER_HA1}:{}:00000001:abc:auth:{ha2}",
+            guess.nonce
+        ));
+        assert_eq!(
+            verify(&issuer, &guess, "REGISTER", None, 1010),
+            Err(Refusal::Denied)
+        );
+        assert_eq!(
+            verify(&issuer, &guess, "REGISTER", Some(NO_SUCH_USER_HA1), 1010),
+            Ok(()),
+            "the response above is right for the stand-in"
         );
     }
 

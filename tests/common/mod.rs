@@ -1128,3 +1128,91 @@ impl Api {
         }
     }
 }
+
+/// The agent's stored state changes, once there are at least `count` of
+/// them: the desk writes agent events from a background task, so a row may
+/// land after the API already shows the change.
+pub async fn stored_agent_events(
+    engine: &Engine,
+    agent: &str,
+    count: usize,
+) -> Vec<switchboard::store::AgentEventRow> {
+    let store = engine.store().await;
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let events = store.agent_events(agent).await.expect("agent events");
+        if events.len() >= count {
+            return events;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{agent} never had {count} stored state changes: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The agent page's WebSocket.
+pub type AgentPage =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the agent page's socket and logs in as `agent`; returns the socket
+/// and the engine's first reply.
+pub async fn agent_page_login(
+    engine: &Engine,
+    agent: &str,
+    password: &str,
+) -> (AgentPage, serde_json::Value) {
+    use futures_util::SinkExt;
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/agent/socket", engine.http))
+            .await
+            .expect("agent socket");
+    let login = serde_json::json!({ "type": "login", "agent": agent, "password": password });
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            login.to_string().into(),
+        ))
+        .await
+        .unwrap();
+    let first = next_page_message(&mut socket)
+        .await
+        .expect("a reply to the login");
+    (socket, first)
+}
+
+/// The page's next text message, or None when the socket closes.
+pub async fn next_page_message(socket: &mut AgentPage) -> Option<serde_json::Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(AGENT_WAIT, socket.next())
+            .await
+            .expect("the page hears from the engine")?;
+        match message {
+            Ok(Message::Text(text)) => return Some(serde_json::from_str(&text).unwrap()),
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Reads the page until the engine closes it (within AGENT_WAIT, even
+/// while it keeps sending); returns the last error message it was sent (why
+/// it was closed), if any.
+pub async fn page_closed_with(socket: &mut AgentPage) -> Option<serde_json::Value> {
+    let mut told = None;
+    let closed = tokio::time::timeout(AGENT_WAIT, async {
+        while let Some(message) = next_page_message(socket).await {
+            if message["type"] == "error" {
+                told = Some(message);
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the engine never closed the page (last error: {told:?})"
+    );
+    told
+}
