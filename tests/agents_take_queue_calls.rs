@@ -404,13 +404,7 @@ async fn a_caller_who_waits_too_long_goes_to_voicemail() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
     let (trunk, trunk_port, trunk_dir) = campaign_trunk();
-    let (engine, _config_dir) = engine_with(
-        &["alice", "bob"],
-        "ring_timeout_secs = 2\ncallback = true",
-        Some(trunk_port),
-    )
-    .await;
-    request_callback(&engine).await;
+    let (engine, _config_dir) = engine_with_a_callback_waiting("", trunk_port).await;
 
     // Bob logs in: the engine rings him, then calls the customer back
     // through the trunk and bridges them.
@@ -464,13 +458,11 @@ async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
         &["-m", "2", "-timeout", "120s"],
         None,
     );
-    let (engine, config_dir) = engine_with(
-        &["alice", "bob"],
-        "ring_timeout_secs = 2\nwrap_up_secs = 1\ncallback = true\ncallback_attempts = 2\ncallback_retry_secs = 1",
-        Some(trunk_port),
+    let (engine, config_dir) = engine_with_a_callback_waiting(
+        "wrap_up_secs = 1\ncallback_attempts = 2\ncallback_retry_secs = 1",
+        trunk_port,
     )
     .await;
-    request_callback(&engine).await;
     let call = engine.ended_calls(1).await.remove(0);
     let stored = poll_callback(&engine, &call.id, |row| row.state == "waiting").await;
     assert_eq!(stored.number, "+15551234567");
@@ -662,6 +654,19 @@ async fn poll_callback(
     }
 }
 
+/// An engine with agents alice and bob, queue settings `extra` on top of
+/// callbacks, a trunk at `trunk_port`, and a callback already asked for
+/// ([`request_callback`]).
+async fn engine_with_a_callback_waiting(
+    extra: &str,
+    trunk_port: u16,
+) -> (Engine, tempfile::TempDir) {
+    let settings = format!("ring_timeout_secs = 2\ncallback = true\n{extra}");
+    let (engine, config_dir) = engine_with(&["alice", "bob"], &settings, Some(trunk_port)).await;
+    request_callback(&engine).await;
+    (engine, config_dir)
+}
+
 /// Alice's phone rings out, so the caller (+15551234567) waits with nobody
 /// free, hears the callback option, presses 1 and hangs up.
 async fn request_callback(engine: &Engine) {
@@ -694,13 +699,7 @@ async fn request_callback(engine: &Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
     let (trunk, trunk_port, trunk_dir) = campaign_trunk();
-    let (engine, _config_dir) = engine_with(
-        &["alice", "bob"],
-        "ring_timeout_secs = 2\ncallback = true",
-        Some(trunk_port),
-    )
-    .await;
-    request_callback(&engine).await;
+    let (engine, _config_dir) = engine_with_a_callback_waiting("", trunk_port).await;
     // Bob takes the callback and, once the customer is on, REFERs them to
     // +12125550177.
     let bob = phone_with(
