@@ -17,7 +17,7 @@ const TALK_MS: u64 = 20_000;
 
 async fn engine(agents: &str) -> (Engine, tempfile::TempDir) {
     let (dir, config) = config_file(&format!(
-        "{agents}[[queues]]\nname = \"support\"\nannounce_every_secs = 0\n"
+        "{agents}[[queues]]\nname = \"support\"\nannounce_every_secs = 0\nwrap_up_secs = 2\n"
     ));
     let engine = Engine::start_with(EngineOptions {
         config: Some(config),
@@ -140,12 +140,14 @@ async fn a_logout_on_a_call_takes_effect_when_the_call_ends() {
 
     phone_hangs_up(phone, &engine).await;
     assert_sipp_passes(caller, &engine).await;
-    let logged_out = wait_for_agent_state(&engine, "alice", "logged_out", 0).await;
+    // She keeps her wrap-up (to record how the call went), then is out.
+    let wrap_up = wait_for_agent_state(&engine, "alice", "wrap_up", 0).await;
+    let logged_out = wait_for_agent_state(&engine, "alice", "logged_out", wrap_up).await;
     let line = engine.log.lock().unwrap()[logged_out].clone();
     assert_eq!(
         json_field(&line, "from").as_deref(),
-        Some("on_call"),
-        "no wrap-up: {line}"
+        Some("wrap_up"),
+        "after the wrap-up: {line}"
     );
     assert_eq!(json_field(&line, "reason").as_deref(), Some("logout"));
     // The phone is still registered, but the agent stays out. (The log

@@ -433,13 +433,15 @@ impl Acd {
                     what: "not logged in",
                 })
             }
+            // An agent who asks to log out (not one whose phone is gone)
+            // keeps the wrap-up to record how the call went: the logout
+            // takes effect when wrap-up ends.
             AgentState::OnCall { .. } => {
-                if let Some(a) = self.agents.get_mut(id) {
-                    // A removal after the call already logs the agent out.
-                    if !matches!(a.pending, Some(Pending::Remove)) {
-                        a.pending = Some(Pending::Logout(reason));
-                    }
-                }
+                self.defer_logout(id, reason);
+                return Ok(());
+            }
+            AgentState::WrapUp { .. } if reason == ChangeReason::Logout => {
+                self.defer_logout(id, reason);
                 return Ok(());
             }
             AgentState::Ringing { call, .. } => {
@@ -458,6 +460,17 @@ impl Acd {
         }
         self.transition(id, AgentState::LoggedOut, reason);
         Ok(())
+    }
+
+    /// Logs the agent out when its call (and, for a requested logout, its
+    /// wrap-up) ends.
+    fn defer_logout(&mut self, id: &AgentId, reason: ChangeReason) {
+        if let Some(a) = self.agents.get_mut(id) {
+            // A removal after the call already logs the agent out.
+            if !matches!(a.pending, Some(Pending::Remove)) {
+                a.pending = Some(Pending::Logout(reason));
+            }
+        }
     }
 
     fn pause(&mut self, id: &AgentId, reason: String, now: Duration) -> Result<(), AcdError> {
@@ -737,7 +750,12 @@ impl Acd {
         let Some(a) = self.agents.get_mut(id) else {
             return;
         };
-        if let Some(Pending::Logout(r)) = a.pending {
+        // A requested logout waits for the wrap-up (see `logout`); a lost
+        // phone's does not.
+        let wrap_then_logout =
+            matches!(a.pending, Some(Pending::Logout(ChangeReason::Logout))) && !wrap.is_zero();
+        if let (Some(Pending::Logout(r)), false) = (&a.pending, wrap_then_logout) {
+            let r = *r;
             a.pending = None;
             self.transition(id, AgentState::LoggedOut, r);
         } else if matches!(a.pending, Some(Pending::Remove)) {
