@@ -632,6 +632,37 @@ async fn the_live_event_stream_shows_agents_queues_and_calls() {
     );
 }
 
+/// The engine dies while a callback's customer rings: the next start
+/// places the callback again (the customer was not reached).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_caught_ringing_by_a_crash_is_placed_again() {
+    let (_trunk, trunk_port) = sipp_server(
+        "uas_trunk_rings_forever.xml",
+        &[],
+        &["-m", "1", "-timeout", "120s"],
+        None,
+    );
+    let (engine, config_dir) = engine_with_a_callback_waiting("", trunk_port).await;
+    let call = engine.ended_calls(1).await.remove(0);
+    // Bob takes the callback; the customer's phone rings.
+    let _bob = phone_for_calls(&engine, "bob", "uas_agent_answers_until_bye.xml", 1, &[], 1).await;
+    let placing = poll_callback(&engine, &call.id, |row| row.state == "placing").await;
+    assert!(placing.last_call.is_some(), "{placing:?}");
+
+    let dir = engine.kill().await;
+    let engine = Engine::start_with(EngineOptions {
+        config: Some(config_dir.path().join("switchboard.toml")),
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await;
+    engine
+        .wait_for_log("stored callback back in its queue", 0, AGENT_WAIT)
+        .await;
+    let restored = poll_callback(&engine, &call.id, |row| row.state == "placing").await;
+    assert_eq!(restored.attempts, 0, "{restored:?}");
+}
+
 /// Waits for the stored callback of `call` to satisfy `done`.
 async fn poll_callback(
     engine: &Engine,

@@ -10,8 +10,9 @@ CREATE TABLE callbacks (
     requested_at     TEXT NOT NULL,       -- RFC 3339 UTC
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  TEXT NOT NULL,       -- not placed before this
-    state            TEXT NOT NULL,       -- waiting | completed | failed
+    state            TEXT NOT NULL,       -- waiting | placing | completed | failed
     last_result      TEXT,                -- why the last attempt did not connect
+    last_call        TEXT,                -- calls.id of the attempt being placed
     updated_at       TEXT NOT NULL
 );
 CREATE INDEX callbacks_state ON callbacks (state, next_attempt_at);

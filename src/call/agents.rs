@@ -121,6 +121,8 @@ pub(crate) enum Command {
     },
     /// A stored callback's turn (after a restart, or its retry delay).
     RestoreCallback(CallbackRow),
+    /// A callback's customer is being dialled: the attempt's call log id.
+    CallbackPlacing { call: String, attempt: String },
     /// The agent answered a callback: may the customer be dialled?
     CallbackAnswered {
         call: CallId,
@@ -437,7 +439,7 @@ impl AgentDesk {
         let stored = store.clone();
         let restore = (commands.clone(), shutdown.clone());
         tokio::spawn(async move {
-            match stored.waiting_callbacks().await {
+            match stored.callbacks_to_restore().await {
                 Ok(rows) => {
                     if !rows.is_empty() {
                         info!(
@@ -632,6 +634,7 @@ impl CallbackInfo {
             next_attempt_at,
             state: state.to_string(),
             last_result: None,
+            last_call: None,
         }
     }
 
@@ -686,6 +689,11 @@ enum Record {
     Disposition(DispositionRow),
     /// A callback asked for (stored until placed).
     Callback(CallbackRow),
+    /// A callback's attempt is being placed (its call log id).
+    CallbackPlacing {
+        call: String,
+        attempt: String,
+    },
     /// How a callback's attempt went.
     CallbackAttempt {
         call: String,
@@ -719,6 +727,9 @@ async fn write_records(
             }
             Record::Left { call, end } => store.queue_call_left(call, end).await,
             Record::Callback(row) => store.save_callback(row).await,
+            Record::CallbackPlacing { call, attempt } => {
+                store.callback_placing(call, attempt).await
+            }
             Record::CallbackAttempt {
                 call,
                 attempts,
@@ -1295,6 +1306,11 @@ impl Desk {
                         },
                     );
                 }
+            }
+            Command::CallbackPlacing { call, attempt } => {
+                self.records
+                    .send(Record::CallbackPlacing { call, attempt })
+                    .ok();
             }
             Command::RestoreCallback(row) => {
                 let call_id = CallId::from(row.call.as_str());
@@ -1953,6 +1969,14 @@ async fn run_callback(
         dialplan: None,
         started_at,
     });
+    // Stored, so that after a crash the next start knows whether this
+    // attempt reached the customer (and does not call them twice).
+    commands
+        .send(Command::CallbackPlacing {
+            call: call.to_string(),
+            attempt: id.clone(),
+        })
+        .ok();
     let customer = AgentRing::through_trunk(&trunk, &info.number);
     // The agent may hang up while the customer rings: then stop ringing.
     let ringing = ring(

@@ -20,9 +20,11 @@ pub struct CallbackRow {
     /// Attempts that did not connect.
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
-    /// waiting | completed | failed
+    /// waiting | placing | completed | failed
     pub state: String,
     pub last_result: Option<String>,
+    /// The call log id of the attempt being placed (state `placing`).
+    pub last_call: Option<String>,
 }
 
 /// A stored value that cannot be read back.
@@ -92,6 +94,52 @@ impl Store {
         Ok(())
     }
 
+    /// An attempt is being placed: its call log id, so that after a crash
+    /// the next start can tell whether the customer was reached.
+    pub async fn callback_placing(&self, call: &str, attempt: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE callbacks SET state = 'placing', last_call = ?2, updated_at = ?3 \
+             WHERE call_id = ?1",
+        )
+        .bind(call)
+        .bind(attempt)
+        .bind(time_text(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The callbacks to put back in their queues at start-up: those waiting,
+    /// and those an unclean stop caught being placed, unless that attempt's
+    /// customer had answered (then it is completed, not placed again).
+    pub async fn callbacks_to_restore(&self) -> Result<Vec<CallbackRow>, StoreError> {
+        let mut restore = Vec::new();
+        for row in self
+            .callbacks_where("state IN ('waiting', ?1)", "placing")
+            .await?
+        {
+            if row.state == "placing" {
+                let attempt = match &row.last_call {
+                    Some(id) => self.find_call(id).await?,
+                    None => None,
+                };
+                if attempt.is_some_and(|call| call.answered_at.is_some()) {
+                    self.callback_attempted(
+                        &row.call,
+                        row.attempts,
+                        "completed",
+                        Utc::now(),
+                        "answered before the engine stopped",
+                    )
+                    .await?;
+                    continue;
+                }
+            }
+            restore.push(row);
+        }
+        Ok(restore)
+    }
+
     /// One callback, if stored.
     pub async fn callback(&self, call: &str) -> Result<Option<CallbackRow>, StoreError> {
         let rows = self.callbacks_where("call_id = ?1", call).await?;
@@ -110,7 +158,7 @@ impl Store {
     ) -> Result<Vec<CallbackRow>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT call_id, queue, number, screen, priority, requested_at, attempts, \
-             next_attempt_at, state, last_result FROM callbacks WHERE {condition} \
+             next_attempt_at, state, last_result, last_call FROM callbacks WHERE {condition} \
              ORDER BY requested_at, call_id"
         ))
         .bind(value)
@@ -133,6 +181,7 @@ impl Store {
                     next_attempt_at: parse_time(&row.try_get::<String, _>("next_attempt_at")?)?,
                     state: row.try_get("state")?,
                     last_result: row.try_get("last_result")?,
+                    last_call: row.try_get("last_call")?,
                 })
             })
             .collect()
@@ -160,6 +209,7 @@ mod tests {
             next_attempt_at: requested_at,
             state: "waiting".into(),
             last_result: None,
+            last_call: None,
         };
         store.save_callback(&row).await.unwrap();
         let waiting = store.waiting_callbacks().await.unwrap();
@@ -186,5 +236,53 @@ mod tests {
         // Reopened (a restart): still there, still failed.
         let store = Store::open(&url).await.unwrap();
         assert_eq!(store.callback("c1").await.unwrap().unwrap().state, "failed");
+    }
+
+    #[tokio::test]
+    async fn a_callback_caught_being_placed_is_placed_again_unless_it_was_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("calls.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let now = Utc::now();
+        for (call, answered) in [("reached", true), ("ringing", false)] {
+            store
+                .save_callback(&CallbackRow {
+                    call: call.into(),
+                    queue: "support".into(),
+                    number: "+15551234567".into(),
+                    screen: Vec::new(),
+                    priority: 0,
+                    requested_at: now,
+                    attempts: 0,
+                    next_attempt_at: now,
+                    state: "waiting".into(),
+                    last_result: None,
+                    last_call: None,
+                })
+                .await
+                .unwrap();
+            let attempt = format!("attempt-{call}");
+            sqlx::query(
+                "INSERT INTO calls (id, sip_call_id, direction, caller, called, state, started_at, \
+                 answered_at) VALUES (?1, ?1, 'callback', '+15550001111', '+15551234567', ?2, ?3, ?4)",
+            )
+            .bind(&attempt)
+            .bind(if answered { "answered" } else { "ringing" })
+            .bind(time_text(now))
+            .bind(answered.then(|| time_text(now)))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+            store.callback_placing(call, &attempt).await.unwrap();
+        }
+        // The engine died here. At the next start only the unanswered one
+        // goes back in its queue; the other is done.
+        let restore = store.callbacks_to_restore().await.unwrap();
+        let calls: Vec<&str> = restore.iter().map(|row| row.call.as_str()).collect();
+        assert_eq!(calls, ["ringing"]);
+        assert_eq!(
+            store.callback("reached").await.unwrap().unwrap().state,
+            "completed"
+        );
     }
 }
