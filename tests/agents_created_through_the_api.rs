@@ -237,12 +237,7 @@ async fn agents_created_through_the_api_survive_a_restart_without_their_password
         assert!(!text.contains("bobs-password") && !text.contains("bobs-new-password"));
     }
 
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_dir.path().join("switchboard.toml")),
-        dir: Some(dir),
-        ..EngineOptions::default()
-    })
-    .await;
+    let engine = start_again(dir, config_dir.path().join("switchboard.toml")).await;
     let api = Api::of(&engine);
     let listed = api
         .agent("bob")
@@ -315,12 +310,7 @@ async fn an_agent_keeps_its_stored_realm_until_it_gets_a_new_password() {
         .unwrap();
     drop(store);
     let (_config_dir, config) = config_file(CONFIG);
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config),
-        dir: Some(dir),
-        ..EngineOptions::default()
-    })
-    .await;
+    let engine = start_again(dir, config).await;
     let api = Api::of(&engine);
     let stored_realm = || async {
         let agents = engine.store().await.stored_agents().await.unwrap();

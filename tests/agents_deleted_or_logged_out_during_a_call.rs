@@ -49,14 +49,7 @@ async fn answering_phone(engine: &Engine, agent: &str) -> (Child, tempfile::Temp
         ],
         Some(logs.path()),
     );
-    let register = Sipp::spawn_with(
-        engine.sip,
-        "uac_agent_register.xml",
-        agent,
-        &[("agent_port", port.to_string())],
-        &["-au", agent, "-ap", PASSWORD],
-    );
-    assert_sipp_passes(register, engine).await;
+    register_agent_phone(engine, agent, PASSWORD, port).await;
     Api::of(engine)
         .wait_for_state(engine, agent, "available")
         .await;

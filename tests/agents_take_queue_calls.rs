@@ -116,14 +116,7 @@ async fn phone_for_calls(
         Some(logs.path()),
     );
     let before = engine.log_len();
-    let register = Sipp::spawn_with(
-        engine.sip,
-        "uac_agent_register.xml",
-        agent,
-        &[("agent_port", port.to_string())],
-        &["-au", agent, "-ap", PASSWORD],
-    );
-    assert_sipp_passes(register, engine).await;
+    register_agent_phone(engine, agent, PASSWORD, port).await;
     wait_for_agent_state(engine, agent, "available", before).await;
     Phone { child, logs, port }
 }
@@ -471,12 +464,7 @@ async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
     // The engine restarts before any agent is free.
     let (status, dir) = engine.stop().await;
     assert!(status.success(), "{status}");
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_dir.path().join("switchboard.toml")),
-        dir: Some(dir),
-        ..EngineOptions::default()
-    })
-    .await;
+    let engine = start_again(dir, config_dir.path().join("switchboard.toml")).await;
     engine
         .wait_for_log("callbacks waiting from before the restart", 0, AGENT_WAIT)
         .await;
@@ -650,12 +638,7 @@ async fn a_callback_caught_ringing_by_a_crash_is_placed_again() {
     assert!(placing.last_call.is_some(), "{placing:?}");
 
     let dir = engine.kill().await;
-    let engine = Engine::start_with(EngineOptions {
-        config: Some(config_dir.path().join("switchboard.toml")),
-        dir: Some(dir),
-        ..EngineOptions::default()
-    })
-    .await;
+    let engine = start_again(dir, config_dir.path().join("switchboard.toml")).await;
     engine
         .wait_for_log("stored callback back in its queue", 0, AGENT_WAIT)
         .await;

@@ -451,30 +451,20 @@ mod tests {
         desk.create_agent(dave("dave-password")).await.unwrap();
         assert_eq!(desk.delete_agent("dave").await.unwrap(), Deletion::Done);
 
-        // What `log_out` sends once its lookup has found the agent.
-        let (reply, presence) = oneshot::channel();
-        desk.tell(Command::Logout {
-            agent: "dave".into(),
-            reply,
-        })
-        .unwrap();
-        let answer = AgentDesk::presence_of("dave", presence).await;
-        assert!(
-            matches!(answer, Err(AccountError::NotFound(_))),
-            "{answer:?}"
-        );
-        // The same for a login.
-        let (reply, presence) = oneshot::channel();
-        desk.tell(Command::Login {
-            agent: "dave".into(),
-            reply,
-        })
-        .unwrap();
-        let answer = AgentDesk::presence_of("dave", presence).await;
-        assert!(
-            matches!(answer, Err(AccountError::NotFound(_))),
-            "{answer:?}"
-        );
+        // What `log_out` and `log_in` send once their lookup has found the
+        // agent.
+        type Request = fn(String, oneshot::Sender<Option<Presence>>) -> Command;
+        let logout: Request = |agent, reply| Command::Logout { agent, reply };
+        let login: Request = |agent, reply| Command::Login { agent, reply };
+        for request in [logout, login] {
+            let (reply, presence) = oneshot::channel();
+            desk.tell(request("dave".into(), reply)).unwrap();
+            let answer = AgentDesk::presence_of("dave", presence).await;
+            assert!(
+                matches!(answer, Err(AccountError::NotFound(_))),
+                "{answer:?}"
+            );
+        }
 
         desk.create_agent(dave("new-dave-password")).await.unwrap();
         let shown = desk

@@ -885,6 +885,31 @@ pub fn campaign_config(trunk_port: u16, plan: &str) -> (tempfile::TempDir, PathB
 
 // ---- Agents and queues (shared by the SIP-phone and browser agent tests) ----
 
+/// Registers the SIP phone listening at `phone_port` as `agent`'s contact
+/// (a second SIPp sends the REGISTER with digest auth) and waits for the
+/// engine's 200.
+pub async fn register_agent_phone(engine: &Engine, agent: &str, password: &str, phone_port: u16) {
+    let register = Sipp::spawn_with(
+        engine.sip,
+        "uac_agent_register.xml",
+        agent,
+        &[("agent_port", phone_port.to_string())],
+        &["-au", agent, "-ap", password],
+    );
+    assert_sipp_passes(register, engine).await;
+}
+
+/// Starts an engine again on a stopped (or killed) one's working folder
+/// (its database), with the config file at `config`.
+pub async fn start_again(dir: tempfile::TempDir, config: PathBuf) -> Engine {
+    Engine::start_with(EngineOptions {
+        config: Some(config),
+        dir: Some(dir),
+        ..EngineOptions::default()
+    })
+    .await
+}
+
 /// How long agent tests wait for a state, a prompt or a peer.
 pub const AGENT_WAIT: Duration = Duration::from_secs(30);
 
