@@ -297,17 +297,19 @@ async fn an_agent_transfers_the_caller_to_another_queue_by_refer() {
         None,
     )
     .await;
-    // Alice (support) talks for a second, then REFERs the caller to "sales".
+    // Alice (support) takes the call, then REFERs the caller to "sales".
     let alice = phone_with(
         &engine,
         "alice",
         "uas_agent_transfers.xml",
-        1000,
+        0,
         &[("target", "sales".to_string())],
     )
     .await;
     let bob = phone(&engine, "bob", "uas_agent_answers.xml", 1500).await;
     let (_media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
+    wait_for_agent_state(&engine, "alice", "on_call", 0).await;
+    alice.poke().await;
 
     // Alice got 202, the NOTIFY with "SIP/2.0 200" and our BYE.
     let alice_log = alice.finished(&engine).await;
@@ -400,8 +402,11 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
     let (engine, _config_dir) = engine_with_a_callback_waiting("", trunk_port).await;
 
     // Bob logs in: the engine rings him, then calls the customer back
-    // through the trunk and bridges them.
-    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 1500).await;
+    // through the trunk and bridges them. Bob hangs up once the customer
+    // has answered.
+    let bob = phone(&engine, "bob", "uas_agent_answers_until_poked.xml", 0).await;
+    answered_callback(&engine).await;
+    bob.poke().await;
     let bob_log = bob.finished(&engine).await;
     assert!(bob_log.contains("CALLBACK yes"), "screen pop: {bob_log}");
     assert!(
@@ -720,10 +725,12 @@ async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
         &engine,
         "bob",
         "uas_agent_transfers.xml",
-        1000,
+        0,
         &[("target", "+12125550177".to_string())],
     )
     .await;
+    answered_callback(&engine).await;
+    bob.poke().await;
     let bob_log = bob.finished(&engine).await;
     assert!(bob_log.contains("CALLBACK yes"), "{bob_log}");
     assert!(bob_log.contains("NOTIFY SIP/2.0 200"), "{bob_log}");
@@ -775,6 +782,28 @@ async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
         "{events:?}"
     );
     drop(trunk);
+}
+
+/// Waits until the engine has logged a callback call as answered by the
+/// customer, so a test's agent acts only once the customer is on the line
+/// (however long the machine takes to dial them).
+async fn answered_callback(engine: &Engine) {
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let calls = engine.store().await.recent_calls(10).await.unwrap();
+        if calls
+            .iter()
+            .any(|c| c.direction == "callback" && c.answered_at.is_some())
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the customer never answered the callback; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
