@@ -19,6 +19,7 @@ use webrtc::api::setting_engine::SettingEngine;
 use webrtc::api::APIBuilder;
 use webrtc::ice::mdns::MulticastDnsMode;
 use webrtc::ice::network_type::NetworkType;
+use webrtc::ice::udp_mux::{UDPMux, UDPMuxDefault, UDPMuxParams};
 use webrtc::ice::udp_network::{EphemeralUDP, UDPNetwork};
 use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
@@ -90,6 +91,9 @@ pub(crate) struct BrowserLeg {
     /// The page's call buttons (the session keeps the sender).
     pub controls: mpsc::UnboundedSender<PageControl>,
     control_receiver: mpsc::UnboundedReceiver<PageControl>,
+    /// The leg's own ICE socket, when it screens sources
+    /// (`allowed_peer_networks`); closed with the leg.
+    mux: Option<Arc<UDPMuxDefault>>,
 }
 
 /// What ended a browser leg, or a frame of the agent's voice, or a button
@@ -241,6 +245,27 @@ pub(crate) async fn answer(
     // No multicast DNS: candidates are plain addresses.
     settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
     settings.set_network_types(vec![NetworkType::Udp4, NetworkType::Udp6]);
+    // With allowed networks, the leg's ICE runs on one socket of its own that
+    // ignores every packet from elsewhere: a browser's connectivity checks
+    // from another of its interfaces (a VPN, a second network card) then
+    // never become a peer-reflexive pair the browser could pick, and the
+    // engine never answers outside the allowed networks. The webrtc crate
+    // gathers no server-reflexive candidates on such a socket, so with
+    // `ice_servers` set the engine keeps its ephemeral sockets and checks the
+    // chosen pair after connecting instead.
+    let mux = if !config.allowed_peer_networks.is_empty() && config.ice_servers.is_empty() {
+        let (socket, family) = bind_ice_socket(config).await?;
+        settings.set_network_types(vec![family]);
+        let mux = UDPMuxDefault::new(UDPMuxParams::new(AllowedSources {
+            socket,
+            allowed: config.allowed_peer_networks.clone(),
+            ignored: AtomicU64::new(0),
+        }));
+        settings.set_udp_network(UDPNetwork::Muxed(mux.clone()));
+        Some(mux)
+    } else {
+        None
+    };
     if !config.ice_addresses.is_empty() {
         let addresses = config.ice_addresses.clone();
         settings.set_include_loopback_candidate(addresses.iter().any(|a| a.is_loopback()));
@@ -249,7 +274,7 @@ pub(crate) async fn answer(
     if let Some(public) = config.public_ip {
         settings.set_nat_1to1_ips(vec![public.to_string()], RTCIceCandidateType::Host);
     }
-    if let Some((min, max)) = config.port_range {
+    if let (Some((min, max)), None) = (config.port_range, &mux) {
         let ports = EphemeralUDP::new(min, max).map_err(|error| format!("port range: {error}"))?;
         settings.set_udp_network(UDPNetwork::Ephemeral(ports));
     }
@@ -257,8 +282,8 @@ pub(crate) async fn answer(
         .with_media_engine(media_engine)
         .with_setting_engine(settings)
         .build();
-    let connection = Arc::new(
-        api.new_peer_connection(RTCConfiguration {
+    let connection = api
+        .new_peer_connection(RTCConfiguration {
             ice_servers: vec![RTCIceServer {
                 urls: config.ice_servers.clone(),
                 ..Default::default()
@@ -269,16 +294,137 @@ pub(crate) async fn answer(
             ..Default::default()
         })
         .await
-        .map_err(|error| format!("peer connection: {error}"))?,
-    );
-    let leg = match negotiate(connection.clone(), codec, offer).await {
-        Ok(leg) => leg,
+        .map_err(|error| format!("peer connection: {error}"));
+    let connection = match connection {
+        Ok(connection) => Arc::new(connection),
         Err(error) => {
-            connection.close().await.ok();
+            close_mux(mux.as_ref()).await;
             return Err(error);
         }
     };
-    Ok(leg)
+    match negotiate(connection.clone(), codec, offer).await {
+        Ok((mut leg, sdp)) => {
+            leg.mux = mux;
+            Ok((leg, sdp))
+        }
+        Err(error) => {
+            connection.close().await.ok();
+            close_mux(mux.as_ref()).await;
+            Err(error)
+        }
+    }
+}
+
+async fn close_mux(mux: Option<&Arc<UDPMuxDefault>>) {
+    if let Some(mux) = mux {
+        mux.close().await.ok();
+    }
+}
+
+/// The UDP socket for one browser leg's ICE (see [`answer`]): on the one
+/// ICE address when there is one, else on every IPv4 address; in the
+/// configured port range when there is one.
+async fn bind_ice_socket(
+    config: &BrowserMediaConfig,
+) -> Result<(tokio::net::UdpSocket, NetworkType), String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let address = match config.ice_addresses.as_slice() {
+        [one] => *one,
+        [first, ..] if first.is_ipv6() => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let family = if address.is_ipv6() {
+        NetworkType::Udp6
+    } else {
+        NetworkType::Udp4
+    };
+    let Some((min, max)) = config.port_range else {
+        return tokio::net::UdpSocket::bind((address, 0))
+            .await
+            .map(|socket| (socket, family))
+            .map_err(|error| format!("no socket for browser media on {address}: {error}"));
+    };
+    // From a random place in the range, so legs do not all race for its
+    // first ports.
+    let span = u32::from(max - min) + 1;
+    let start = rand::random::<u32>() % span;
+    for offset in 0..span {
+        let port = min + ((start + offset) % span) as u16;
+        if let Ok(socket) = tokio::net::UdpSocket::bind((address, port)).await {
+            return Ok((socket, family));
+        }
+    }
+    Err(format!(
+        "no free UDP port for browser media in {min}-{max} on {address}"
+    ))
+}
+
+/// A socket that drops every datagram from outside the allowed networks
+/// before ICE sees it.
+struct AllowedSources {
+    socket: tokio::net::UdpSocket,
+    allowed: Vec<Network>,
+    ignored: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl webrtc::util::Conn for AllowedSources {
+    async fn connect(&self, addr: std::net::SocketAddr) -> webrtc::util::Result<()> {
+        Ok(self.socket.connect(addr).await?)
+    }
+
+    async fn recv(&self, buf: &mut [u8]) -> webrtc::util::Result<usize> {
+        Ok(self.recv_from(buf).await?.0)
+    }
+
+    async fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> webrtc::util::Result<(usize, std::net::SocketAddr)> {
+        loop {
+            let (length, source) = self.socket.recv_from(buf).await?;
+            if self
+                .allowed
+                .iter()
+                .any(|network| network.contains(source.ip()))
+            {
+                return Ok((length, source));
+            }
+            if self.ignored.fetch_add(1, Ordering::Relaxed) == 0 {
+                // Once per leg: a browser with several networks does this
+                // on every call.
+                info!(%source, "browser packets from outside allowed_peer_networks ignored");
+            }
+        }
+    }
+
+    async fn send(&self, buf: &[u8]) -> webrtc::util::Result<usize> {
+        Ok(self.socket.send(buf).await?)
+    }
+
+    async fn send_to(
+        &self,
+        buf: &[u8],
+        target: std::net::SocketAddr,
+    ) -> webrtc::util::Result<usize> {
+        Ok(self.socket.send_to(buf, target).await?)
+    }
+
+    fn local_addr(&self) -> webrtc::util::Result<std::net::SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc::util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
 }
 
 async fn negotiate(
@@ -396,6 +542,7 @@ async fn negotiate(
             counters,
             last_packet_at: Instant::now(),
             encoded: Vec::with_capacity(160),
+            mux: None,
         },
         sdp,
     ))
@@ -505,6 +652,7 @@ impl BrowserLeg {
         {
             warn!("closing a browser peer connection took over 2 s");
         }
+        close_mux(self.mux.as_ref()).await;
         info!(
             packets_in = self.counters.packets_in.load(Ordering::Relaxed),
             packets_out = self.counters.packets_out.load(Ordering::Relaxed),
@@ -520,11 +668,13 @@ impl Drop for BrowserLeg {
     fn drop(&mut self) {
         self.hangup.cancel();
         let connection = self.connection.clone();
+        let mux = self.mux.take();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 tokio::time::timeout(Duration::from_secs(2), connection.close())
                     .await
                     .ok();
+                close_mux(mux.as_ref()).await;
             });
         }
     }
@@ -556,6 +706,57 @@ a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:126 telephone-event/800
         assert_eq!(types.get(&96), Some(&Codec::Pcma));
         assert_eq!(types.get(&0), Some(&Codec::Pcmu));
         assert_eq!(payload_types(CHROME_OFFER).get(&111), None);
+    }
+
+    /// Real loopback sockets: 127.0.0.2 is outside the allowed 127.0.0.1/32,
+    /// so what it sends never reaches ICE; the allowed sender's datagram
+    /// does, and it is the first one read.
+    #[tokio::test]
+    async fn an_ice_socket_ignores_senders_outside_the_allowed_networks() {
+        use webrtc::util::Conn;
+        let config = BrowserMediaConfig {
+            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
+            allowed_peer_networks: vec![Network::parse("127.0.0.1/32").unwrap()],
+            ..BrowserMediaConfig::default()
+        };
+        let (socket, family) = bind_ice_socket(&config).await.unwrap();
+        assert_eq!(family, NetworkType::Udp4);
+        let conn = AllowedSources {
+            socket,
+            allowed: config.allowed_peer_networks.clone(),
+            ignored: AtomicU64::new(0),
+        };
+        let to = conn.local_addr().unwrap();
+        let stranger = tokio::net::UdpSocket::bind("127.0.0.2:0").await.unwrap();
+        let friend = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        stranger.send_to(b"from elsewhere", to).await.unwrap();
+        // Sent after, so it is queued behind the stranger's datagram.
+        friend.send_to(b"from the page", to).await.unwrap();
+        let mut buffer = [0u8; 64];
+        let (length, source) =
+            tokio::time::timeout(Duration::from_secs(10), conn.recv_from(&mut buffer))
+                .await
+                .expect("the allowed datagram arrives")
+                .unwrap();
+        assert_eq!(&buffer[..length], b"from the page");
+        assert_eq!(source, friend.local_addr().unwrap());
+        assert_eq!(conn.ignored.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn an_ice_socket_stays_in_the_port_range() {
+        let config = BrowserMediaConfig {
+            ice_addresses: vec!["127.0.0.1".parse().unwrap()],
+            port_range: Some((42_000, 42_099)),
+            ..BrowserMediaConfig::default()
+        };
+        let (first, _) = bind_ice_socket(&config).await.unwrap();
+        let (second, _) = bind_ice_socket(&config).await.unwrap();
+        for socket in [&first, &second] {
+            let port = socket.local_addr().unwrap().port();
+            assert!((42_000..=42_099).contains(&port), "{port}");
+        }
+        assert_ne!(first.local_addr().unwrap(), second.local_addr().unwrap());
     }
 
     #[test]
