@@ -417,8 +417,10 @@ pub(super) async fn wait_in_queue(
                 return WaitEnd::Outcome(QueueOutcome::TimedOut);
             }
             _ = engine.shutdown.cancelled() => {
-                tokio::time::timeout(Duration::from_secs(2), leg.hangup()).await.ok();
+                // Said first: the desk waits only a moment for it, and the
+                // caller's answer to our BYE may take longer.
                 send_left("shutdown");
+                tokio::time::timeout(Duration::from_secs(2), leg.hangup()).await.ok();
                 return WaitEnd::Over { ending: Ending { hangup_by: "system", cause: "shutdown".into() }, outcome: None, recording: None };
             }
         }
