@@ -238,6 +238,8 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
         agent_log.contains("PATH welcome>language>main_menu>agent"),
         "screen pop: {agent_log}"
     );
+    // A hotline caller's agent answers when they choose to.
+    assert!(!agent_log.contains("ANSWER-MODE Auto"), "{agent_log}");
 
     let call = &engine.ended_calls(1).await[0];
     assert_eq!(call.outcome.as_deref(), Some("agent"));
@@ -926,6 +928,12 @@ async fn a_progressive_campaign_dials_one_lead_per_free_agent() {
         );
         assert!(alice_log.contains(&format!("LEAD {name}")), "{alice_log}");
     }
+    // Each campaign call asked the phone to answer at once (2-second rule).
+    assert_eq!(
+        alice_log.matches("ANSWER-MODE Auto").count(),
+        3,
+        "{alice_log}"
+    );
     // One agent, so never more than one call up on the trunk.
     let log = trunk_log(&trunk_dir);
     let mut up = 0i32;

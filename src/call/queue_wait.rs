@@ -136,6 +136,24 @@ pub(super) fn screen_pop(
     headers
 }
 
+/// A campaign call must reach an agent within 2 s of the person's answer,
+/// so the agent's phone is asked to answer at once: `Answer-Mode: Auto`
+/// (RFC 5373) and `Call-Info: ...;answer-after=0` (the form Snom, Yealink
+/// and Polycom phones read). A phone that knows neither rings as usual.
+pub(super) fn auto_answer_headers(engine: std::net::IpAddr) -> [(String, String); 2] {
+    let host = match engine {
+        std::net::IpAddr::V6(address) => format!("[{address}]"),
+        std::net::IpAddr::V4(address) => address.to_string(),
+    };
+    [
+        ("Answer-Mode".to_string(), "Auto".to_string()),
+        (
+            "Call-Info".to_string(),
+            format!("<sip:{host}>;answer-after=0"),
+        ),
+    ]
+}
+
 /// Announcement prompts: "you are number N in line; your estimated wait is
 /// about M minutes".
 fn position_prompts(language: &str, position: usize, wait: Duration) -> Vec<(String, String)> {
@@ -183,12 +201,17 @@ pub(super) async fn wait_in_queue(
         .and_then(|p| p.trim().parse::<u8>().ok())
         .unwrap_or(0);
     let screen = screen_pop(engine, caller.id, queue_name, caller.number, session);
+    // The first agent's phone only (not a consulted agent's).
+    let mut offer_screen = screen.clone();
+    if options.on_connect.is_some() {
+        offer_screen.extend(auto_answer_headers(engine.settings.advertised_address));
+    }
     let (notices, mut notice_receiver) = mpsc::unbounded_channel();
     let entered = Instant::now();
     let entered_at = Utc::now();
     let waiting = Waiting {
         notices: notices.clone(),
-        screen: screen.clone(),
+        screen: offer_screen,
         caller_number: caller.number.to_string(),
         entered_at,
     };
@@ -497,6 +520,15 @@ fn digit_prompt(digit: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_answer_names_the_engine_by_address() {
+        let [mode, info] = auto_answer_headers("10.0.0.5".parse().unwrap());
+        assert_eq!(mode, ("Answer-Mode".into(), "Auto".into()));
+        assert_eq!(info.1, "<sip:10.0.0.5>;answer-after=0");
+        let [_, info] = auto_answer_headers("2001:db8::1".parse().unwrap());
+        assert_eq!(info.1, "<sip:[2001:db8::1]>;answer-after=0");
+    }
 
     #[test]
     fn only_plain_numbers_are_called_back() {
