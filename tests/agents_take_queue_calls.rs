@@ -487,6 +487,9 @@ async fn a_callback_survives_a_restart_and_is_retried_until_given_up() {
         2,
         "bob was rung for each attempt: {bob_log}"
     );
+    // The screen pop links to the call in this run's API, not the last one's.
+    let link = format!("LINK <http://{}/api/calls/{}>", engine.http, call.id);
+    assert_eq!(bob_log.matches(&link).count(), 2, "{link}: {bob_log}");
     let store = engine.store().await;
     let attempts: Vec<_> = store
         .recent_calls(20)

@@ -1322,7 +1322,12 @@ impl Desk {
                     .callback();
                 if self.queues.contains_key(&row.queue) && self.feed(Event::CallEnqueued(info)) {
                     info!(call = %row.call, queue = %row.queue, number = %Masked(&row.number), attempts = row.attempts, "stored callback back in its queue");
-                    self.callbacks.insert(call_id, CallbackInfo::of_row(row));
+                    let link = super::queue_wait::call_link(&self.engine, &row.call);
+                    let mut info = CallbackInfo::of_row(row);
+                    // The link names this run's API, which may have moved.
+                    info.screen.retain(|(name, _)| name != "Call-Info");
+                    info.screen.extend(link);
+                    self.callbacks.insert(call_id, info);
                 } else {
                     warn!(call = %row.call, queue = %row.queue, "stored callback's queue no longer exists; giving it up");
                     self.records

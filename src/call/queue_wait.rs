@@ -127,13 +127,17 @@ pub(super) fn screen_pop(
             headers.push((format!("X-Switchboard-Var-{name}"), header_value(value)));
         }
     }
-    if let Some(base) = &engine.settings.api_base {
-        headers.push((
-            "Call-Info".to_string(),
-            format!("<{base}/api/calls/{id}>;purpose=info"),
-        ));
-    }
+    headers.extend(call_link(engine, id));
     headers
+}
+
+/// The `Call-Info` link to a call in this run's API, when it has one.
+pub(super) fn call_link(engine: &CallEngineShared, id: &str) -> Option<(String, String)> {
+    let base = engine.settings.api_base.as_ref()?;
+    Some((
+        "Call-Info".to_string(),
+        format!("<{base}/api/calls/{id}>;purpose=info"),
+    ))
 }
 
 /// A campaign call must reach an agent within 2 s of the person's answer,
