@@ -124,7 +124,15 @@ async fn phone_for_calls(
 impl Phone {
     /// Sends the phone an INFO on its current call (the one whose Call-ID
     /// its scenario logged as `DIALOG <id>`), for scenarios that wait for a
-    /// cue from the test.
+    /// cue from the test, and sends it again every 500 ms until the phone
+    /// has logged `POKED <id>` (a datagram lost on a busy machine must not
+    /// leave the phone waiting forever).
+    ///
+    /// The phone's log, not its 200, is the receipt: SIPp sends every
+    /// message of a call, the 200 for this INFO too, to the address the call
+    /// came from (the engine), never back to this socket. A copy that
+    /// crossed the phone's log line is answered by SIPp as a retransmission
+    /// during the short pause the scenarios make after their 200.
     async fn poke(&self) {
         let deadline = tokio::time::Instant::now() + AGENT_WAIT;
         let call_id = loop {
@@ -154,10 +162,27 @@ impl Phone {
              Content-Length: 0\r\n\r\n",
             port = self.port
         );
-        socket
-            .send_to(info.as_bytes(), ("127.0.0.1", self.port))
-            .await
-            .unwrap();
+        let receipt = format!("POKED {call_id}");
+        let mut send_at = tokio::time::Instant::now();
+        loop {
+            let log = trunk_log(&self.logs);
+            if log.lines().any(|line| line.trim() == receipt) {
+                return;
+            }
+            let now = tokio::time::Instant::now();
+            assert!(
+                now < deadline,
+                "the phone never got the test's INFO on call {call_id}: {log}"
+            );
+            if now >= send_at {
+                socket
+                    .send_to(info.as_bytes(), ("127.0.0.1", self.port))
+                    .await
+                    .unwrap();
+                send_at = now + Duration::from_millis(500);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn finished(mut self, engine: &Engine) -> String {
