@@ -124,7 +124,15 @@ async fn phone_for_calls(
 impl Phone {
     /// Sends the phone an INFO on its current call (the one whose Call-ID
     /// its scenario logged as `DIALOG <id>`), for scenarios that wait for a
-    /// cue from the test.
+    /// cue from the test, and sends it again every 500 ms until the phone
+    /// has logged `POKED <id>` (a datagram lost on a busy machine must not
+    /// leave the phone waiting forever).
+    ///
+    /// The phone's log, not its 200, is the receipt: SIPp sends every
+    /// message of a call, the 200 for this INFO too, to the address the call
+    /// came from (the engine), never back to this socket. A copy that
+    /// crossed the phone's log line is answered by SIPp as a retransmission
+    /// during the short pause the scenarios make after their 200.
     async fn poke(&self) {
         let deadline = tokio::time::Instant::now() + AGENT_WAIT;
         let call_id = loop {
@@ -154,10 +162,27 @@ impl Phone {
              Content-Length: 0\r\n\r\n",
             port = self.port
         );
-        socket
-            .send_to(info.as_bytes(), ("127.0.0.1", self.port))
-            .await
-            .unwrap();
+        let receipt = format!("POKED {call_id}");
+        let mut send_at = tokio::time::Instant::now();
+        loop {
+            let log = trunk_log(&self.logs);
+            if log.lines().any(|line| line.trim() == receipt) {
+                return;
+            }
+            let now = tokio::time::Instant::now();
+            assert!(
+                now < deadline,
+                "the phone never got the test's INFO on call {call_id}: {log}"
+            );
+            if now >= send_at {
+                socket
+                    .send_to(info.as_bytes(), ("127.0.0.1", self.port))
+                    .await
+                    .unwrap();
+                send_at = now + Duration::from_millis(500);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn finished(mut self, engine: &Engine) -> String {
@@ -190,7 +215,8 @@ impl Phone {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let (engine, _config_dir) = engine_with(&["alice"], "record = true", None).await;
-    let alice = phone(&engine, "alice", "uas_agent_answers.xml", 8000).await;
+    // Alice talks until the test has heard what it needs, then hangs up.
+    let alice = phone(&engine, "alice", "uas_agent_answers_until_poked.xml", 0).await;
     let (media, sipp, _, silence) = caller_asks_for_a_person(&engine).await;
 
     engine
@@ -227,7 +253,9 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
         .iter()
         .all(|packet| packet.payload_type == 0));
 
-    // The agent hangs up; the engine hangs up on the caller.
+    // The agent hangs up (after over a second of talk: the caller spoke
+    // for one); the engine hangs up on the caller.
+    alice.poke().await;
     let agent_log = alice.finished(&engine).await;
     assert_sipp_passes(sipp, &engine).await;
     assert!(
@@ -1142,15 +1170,23 @@ async fn assert_transferred_to(
     );
 }
 
-/// The caller got RTP (over 50 packets) since it had `before`, while
-/// bridged to `who`.
-fn assert_heard_since(media: &CallerMedia, before: usize, who: &str, engine: &Engine) {
-    let heard = packets_heard(media) - before;
-    assert!(
-        heard > 50,
-        "the caller got only {heard} RTP packets while bridged to {who}; engine log:\n{}",
-        engine.log_text()
-    );
+/// Waits until the caller has got RTP (over 50 packets, a second's worth)
+/// since it had `before`, while bridged to `who` (who stays on the call
+/// until the test pokes them).
+async fn wait_until_heard_since(media: &CallerMedia, before: usize, who: &str, engine: &Engine) {
+    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
+    loop {
+        let heard = packets_heard(media) - before;
+        if heard > 50 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the caller got only {heard} RTP packets while bridged to {who}; engine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// `queue`'s figures from `GET /api/queues`, once they count one answered
@@ -1201,7 +1237,9 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
         ],
     )
     .await;
-    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 10_000).await;
+    // Bob talks until the test has seen the caller's audio flow through
+    // him, then hangs up.
+    let bob = phone(&engine, "bob", "uas_agent_answers_until_poked.xml", 0).await;
     let before = engine.log_len();
     let (media, sipp, _, _silence) = caller_asks_for_a_person(&engine).await;
     wait_for_agent_state(&engine, "alice", "on_call", before).await;
@@ -1233,13 +1271,14 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
 
     // The caller now talks to bob (his phone echoes the caller), until bob
     // hangs up and the engine hangs up on the caller.
+    wait_until_heard_since(&media, heard_before_bob, "bob", &engine).await;
+    bob.poke().await;
     let bob_log = bob.finished(&engine).await;
     assert!(
         bob_log.contains("CALLER alice"),
         "bob saw who consulted him: {bob_log}"
     );
     assert_sipp_passes(sipp, &engine).await;
-    assert_heard_since(&media, heard_before_bob, "bob", &engine);
 
     let calls = engine.ended_calls(2).await;
     let call = calls
@@ -1271,14 +1310,19 @@ async fn an_agent_phone_completes_an_attended_transfer_with_replaces() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     // Carol works in the browser (queue support); bob has a phone in sales.
+    // Support rings carol's page for a minute (the test answers it through
+    // DevTools, however slowly) and keeps her in wrap-up until the test has
+    // seen the page's wrap-up form.
     let (engine, _config_dir) = engine_with(
         &["carol", "bob:sales"],
-        "\n[[queues]]\nname = \"sales\"\nannounce_every_secs = 0\n\n\
+        "ring_timeout_secs = 60\nwrap_up_secs = 300\n\n\
+         [[queues]]\nname = \"sales\"\nannounce_every_secs = 0\n\n\
          [webrtc]\nice_addresses = [\"127.0.0.1\"]\nallowed_peer_networks = [\"127.0.0.0/8\"]\n",
         None,
     )
     .await;
-    let bob = phone(&engine, "bob", "uas_agent_answers.xml", 8000).await;
+    // Bob talks until the test has seen what it needs, then hangs up.
+    let bob = phone(&engine, "bob", "uas_agent_answers_until_poked.xml", 0).await;
     let mut page = browser::Browser::launch(None).await;
     let before = engine.log_len();
     page.log_in_as_agent(engine.http, "carol", PASSWORD).await;
@@ -1365,6 +1409,8 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
     )
     .await;
     let heard_before_bob = packets_heard(&media);
+    wait_until_heard_since(&media, heard_before_bob, "bob", &engine).await;
+    bob.poke().await;
     let bob_log = bob.finished(&engine).await;
     assert!(
         bob_log.contains("CALLER +15551234567"),
@@ -1375,7 +1421,6 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
         "bob saw the caller's path: {bob_log}"
     );
     assert_sipp_passes(sipp, &engine).await;
-    assert_heard_since(&media, heard_before_bob, "bob", &engine);
 
     let call = &engine.ended_calls(1).await[0];
     assert_transferred_to(

@@ -7,12 +7,15 @@ use common::*;
 
 async fn caller_hangs_up(transport: &[&str]) {
     let engine = Engine::start().await;
+    // The caller hangs up 3 s after the answer.
+    let mut args = vec!["-d", "3000"];
+    args.extend_from_slice(transport);
     let sipp = Sipp::spawn_with(
         engine.sip,
         "uac_caller_hangs_up.xml",
         "100",
         &[("rtp_port", free_udp_port().to_string())],
-        transport,
+        &args,
     );
     assert_sipp_passes(sipp, &engine).await;
     let calls = engine.ended_calls(1).await;

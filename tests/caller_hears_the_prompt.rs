@@ -15,11 +15,14 @@ use switchboard::media::prompts::PromptLibrary;
 async fn engine_audio_is_the_welcome_prompt() {
     let engine = Engine::start().await;
     let media = Arc::new(CallerMedia::bind().await);
-    let sipp = Sipp::spawn(
+    // The caller stays 10 s: the test needs the whole welcome (about 2.5 s)
+    // before the BYE, and a busy machine may start it late.
+    let sipp = Sipp::spawn_with(
         engine.sip,
         "uac_caller_hangs_up.xml",
         "100",
         &[("rtp_port", media.port.to_string())],
+        &["-d", "10000"],
     );
 
     let library = PromptLibrary::new(repo_root().join("prompts"));
@@ -117,11 +120,14 @@ async fn a_stray_stream_on_the_rtp_port_does_not_take_the_call() {
     // phone does.
     let media = Arc::new(CallerMedia::bind().await);
     let talking = media.stream_silence_to(Some(target), Codec::Pcmu, Duration::from_secs(40));
-    let sipp = Sipp::spawn(
+    // The caller stays 10 s: time enough to hear the welcome start even on
+    // a busy machine.
+    let sipp = Sipp::spawn_with(
         engine.sip,
         "uac_caller_hangs_up.xml",
         "100",
         &[("rtp_port", media.port.to_string())],
+        &["-d", "10000"],
     );
     let welcome = encoded_prompt("en", "welcome", Codec::Pcmu);
     let heard = media

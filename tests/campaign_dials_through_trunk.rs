@@ -204,7 +204,49 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
         "{skip:?}"
     );
 
+    // The pacing, on the engine's own clock: the attempts' recorded start
+    // times (taken when the pacer lets each call start, before its INVITE
+    // goes). Never more than 2 starts in any second; a busy number's retry
+    // starts no sooner than 2 s after its first attempt ended.
+    let millis = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap_or_else(|error| panic!("{text}: {error}"))
+            .timestamp_millis()
+    };
+    let mut starts: Vec<i64> = attempts.iter().map(|a| millis(&a.started_at)).collect();
+    starts.sort_unstable();
+    for (index, at) in starts.iter().enumerate() {
+        let in_window = starts[index..]
+            .iter()
+            .take_while(|later| *later - at < 1000)
+            .count();
+        assert!(
+            in_window <= 2,
+            "{in_window} attempts started within one second from {at}: {starts:?}"
+        );
+    }
+    for number in ["+12125550198", "+12125550199"] {
+        let tries: Vec<_> = attempts.iter().filter(|a| a.number == number).collect();
+        assert_eq!(tries.len(), 2, "{number}: {tries:?}");
+        let first_ended = millis(
+            tries[0]
+                .ended_at
+                .as_deref()
+                .expect("the first attempt ended"),
+        );
+        let retried = millis(&tries[1].started_at);
+        assert!(
+            retried - first_ended >= 2000,
+            "{number} retried {} ms after its first attempt ended, before its 2 s retry time",
+            retried - first_ended
+        );
+    }
+
     // From the trunk's log: who was called when, and how many at once.
+    // The trunk's clock sees each INVITE after a send and receive delay
+    // that varies from call to call on a busy machine, so its timing checks
+    // allow some slack (the exact limits were checked on the engine's clock
+    // above); what it sees must still be paced, not a burst.
     let log = trunk_log(&trunk_dir);
     let events = trunk_events(&log);
     let invites: Vec<(u64, &str)> = events
@@ -235,7 +277,7 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
         );
         if expected == 2 {
             assert!(
-                times[1] - times[0] >= 2000,
+                times[1] - times[0] >= 1900,
                 "{number} retried after {} ms, before its 2 s retry time",
                 times[1] - times[0]
             );
@@ -256,11 +298,11 @@ async fn campaign_finishes_with_every_outcome_right_within_limits() {
     for (index, (at, _)) in invites.iter().enumerate() {
         let in_window = invites[index..]
             .iter()
-            .take_while(|(later, _)| later - at < 1000)
+            .take_while(|(later, _)| later - at < 750)
             .count();
         assert!(
             in_window <= 2,
-            "{in_window} INVITEs within one second starting at {at}"
+            "{in_window} INVITEs within 750 ms starting at {at}"
         );
     }
 

@@ -18,6 +18,28 @@ async fn killed_engine_leaves_an_in_progress_row_closed_on_restart() {
         .wait_for_call_state("answered", Duration::from_secs(10))
         .await;
     assert_eq!(in_progress.ended_at, None);
+    // The path so far is written by a later batch than the answered row:
+    // kill only once the row holds it, so the test checks that the path
+    // survives the kill, not how fast the batch comes.
+    let store = engine.store().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = store
+            .find_call(&in_progress.id)
+            .await
+            .unwrap()
+            .expect("the call's row");
+        if path_of(&row).first().map(String::as_str) == Some("welcome") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the stored path never showed the welcome: {row:?}; log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(store);
 
     let dir = engine.kill().await;
     drop(sipp);

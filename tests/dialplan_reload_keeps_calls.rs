@@ -48,29 +48,35 @@ prompts = ["no_such_prompt"]
 outcome = "broken"
 "#;
 
+/// Places a call that runs to the plan's end; returns its outcome. The call
+/// is found by its SIP Call-ID, so a longer call ending meanwhile is never
+/// taken for it.
 async fn short_call(engine: &Engine) -> String {
-    let before = engine
-        .store()
-        .await
-        .recent_calls(100)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|c| c.state == "ended")
-        .count();
-    let sipp = Sipp::spawn(
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let number = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let sip_call_id = format!("short-call-{number}@127.0.0.1");
+    let sipp = Sipp::spawn_with(
         engine.sip,
         "uac_wait_for_bye.xml",
         "100",
         &[("rtp_port", free_udp_port().to_string())],
+        &["-cid_str", &sip_call_id],
     );
     assert_sipp_passes(sipp, engine).await;
-    let calls = engine.ended_calls(before + 1).await;
-    let newest = calls
-        .iter()
-        .find(|c| c.state == "ended")
-        .expect("an ended call");
-    newest.outcome.clone().unwrap_or_default()
+    let store = engine.store().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let call = store.find_call(&sip_call_id).await.unwrap();
+        if let Some(call) = call.as_ref().filter(|call| call.state == "ended") {
+            return call.outcome.clone().unwrap_or_default();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "call {sip_call_id} never logged as ended: {call:?}\nengine log:\n{}",
+            engine.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

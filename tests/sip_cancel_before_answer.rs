@@ -7,8 +7,11 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_while_ringing_gets_487_and_is_logged() {
+    // The engine would answer only after 30 s: the CANCEL, sent as soon as
+    // the caller hears ringing, must win however slowly this machine runs.
+    // (A cancelled call ends at once; nothing waits for the delay.)
     let engine = Engine::start_with(EngineOptions {
-        extra_args: vec!["--answer-delay-ms".into(), "5000".into()],
+        extra_args: vec!["--answer-delay-ms".into(), "30000".into()],
         ..EngineOptions::default()
     })
     .await;

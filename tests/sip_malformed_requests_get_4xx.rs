@@ -169,11 +169,12 @@ async fn final_status(socket: &UdpSocket, call_id: &str) -> Option<u16> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bad_request_gets_its_status_while_a_call_completes() {
     let engine = Engine::start().await;
-    let call = Sipp::spawn(
+    let call = Sipp::spawn_with(
         engine.sip,
         "uac_caller_hangs_up.xml",
         "100",
         &[("rtp_port", free_udp_port().to_string())],
+        &["-d", "3000"],
     );
 
     let mut failures = Vec::new();

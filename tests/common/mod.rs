@@ -551,7 +551,9 @@ impl CallerMedia {
             sender.skip(1600);
             start
         };
+        let mut pace = RealTimePacer::new();
         for (marker, timestamp, payload) in telephone_event_packets(digit, start, 800, 160, 10) {
+            pace.next().await;
             let mut packet = Vec::new();
             self.sender.lock().unwrap().packet_at(
                 payload_type,
@@ -564,8 +566,8 @@ impl CallerMedia {
                 .send_to(&packet, target)
                 .await
                 .expect("send digit");
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        pace.finish().await;
     }
 
     /// Streams 20 ms silence packets until the returned guard is dropped, as a
@@ -618,7 +620,9 @@ impl CallerMedia {
             .expect("engine media address known");
         let mut encoded = Vec::new();
         switchboard::media::g711::encode_into(codec, samples, &mut encoded);
+        let mut pace = RealTimePacer::new();
         for chunk in encoded.chunks(160) {
+            pace.next().await;
             let mut packet = Vec::new();
             self.sender.lock().unwrap().next_packet(
                 codec.payload_type(),
@@ -631,8 +635,8 @@ impl CallerMedia {
                 .send_to(&packet, target)
                 .await
                 .expect("send audio");
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        pace.finish().await;
     }
 
     /// Sends 20 ms of silence in `codec` (keeps the engine's media timeout away).
@@ -658,6 +662,34 @@ impl CallerMedia {
             );
             self.socket.send_to(&packet, target).await.ok();
         }
+    }
+}
+
+/// Paces 20 ms packets against a fixed schedule (the n-th goes at start +
+/// n x 20 ms), the way a phone's clock does: a late wake-up on a busy
+/// machine is made up by sending the overdue packets at once, instead of
+/// every sleep's lateness adding up and the stream running slower than
+/// real time.
+struct RealTimePacer {
+    ticker: tokio::time::Interval,
+}
+
+impl RealTimePacer {
+    fn new() -> RealTimePacer {
+        let mut ticker = tokio::time::interval(Duration::from_millis(20));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        RealTimePacer { ticker }
+    }
+
+    /// Waits until the next packet is due (the first is due at once).
+    async fn next(&mut self) {
+        self.ticker.tick().await;
+    }
+
+    /// Waits out the last packet's 20 ms, so n packets take n x 20 ms and
+    /// whatever the caller sends next stays on the same schedule.
+    async fn finish(mut self) {
+        self.ticker.tick().await;
     }
 }
 
