@@ -364,9 +364,10 @@ async fn an_agent_transfers_the_caller_to_another_queue_by_refer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_who_does_not_answer_is_skipped_and_paused() {
+    // Alice rings out after 4 s; bob must answer within that too.
     let (engine, _config_dir) = engine_with(
         &["alice", "bob"],
-        "ring_timeout_secs = 2\nstrategy = \"longest_idle\"",
+        "ring_timeout_secs = 4\nstrategy = \"longest_idle\"",
         None,
     )
     .await;
@@ -713,16 +714,19 @@ async fn engine_with_a_callback_waiting(
     extra: &str,
     trunk_port: u16,
 ) -> (Engine, tempfile::TempDir) {
-    let settings = format!("ring_timeout_secs = 2\ncallback = true\n{extra}");
+    // A long ring: the agent who takes the callback answers whenever this
+    // machine gets to it.
+    let settings = format!("ring_timeout_secs = 30\ncallback = true\n{extra}");
     let (engine, config_dir) = engine_with(&["alice", "bob"], &settings, Some(trunk_port)).await;
     request_callback(&engine).await;
     (engine, config_dir)
 }
 
-/// Alice's phone rings out, so the caller (+15551234567) waits with nobody
-/// free, hears the callback option, presses 1 and hangs up.
+/// Alice's phone is busy (she is paused), so the caller (+15551234567)
+/// waits with nobody free, hears the callback option, presses 1 and hangs
+/// up.
 async fn request_callback(engine: &Engine) {
-    let alice = phone(engine, "alice", "uas_agent_rings_forever.xml", 0).await;
+    let alice = phone(engine, "alice", "uas_trunk_busy.xml", 0).await;
     let (media, sipp, at, _silence) = caller_asks_for_a_person(engine).await;
     wait_for_agent_state(engine, "alice", "paused", 0).await;
     media
