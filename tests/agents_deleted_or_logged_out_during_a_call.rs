@@ -107,11 +107,13 @@ async fn an_agent_deleted_on_a_call_finishes_it_then_leaves() {
     let gone = wait_for_agent_state(&engine, "dora", "logged_out", 0).await;
     let line = engine.log.lock().unwrap()[gone].clone();
     assert_eq!(json_field(&line, "reason").as_deref(), Some("removed"));
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    while api.get("/api/agents/dora").await.0 != 404 {
-        assert!(tokio::time::Instant::now() < deadline, "dora never left");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(AGENT_WAIT, None, async || {
+        match api.get("/api/agents/dora").await.0 {
+            404 => Ok(()),
+            _ => Err("dora never left".to_string()),
+        }
+    })
+    .await;
     assert!(api.agent("dora").await.is_none());
 }
 

@@ -173,8 +173,7 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
     .await;
 
     // The agent's microphone (a 1,100 Hz tone) reaches the caller.
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    let heard = loop {
+    let heard = poll_until(AGENT_WAIT, Some(&engine), async || {
         let audio = media.audio_bytes();
         let mut decoded = Vec::new();
         g711::decode_into(
@@ -182,17 +181,15 @@ async fn browser_agent_takes_a_call_with_audio_both_ways_and_sets_a_disposition(
             &audio[heard_from.min(audio.len())..],
             &mut decoded,
         );
-        let frames = tone_frames(&decoded, AGENT_TONE, 0.6);
-        if frames >= 25 || tokio::time::Instant::now() > deadline {
-            break frames;
+        let heard = tone_frames(&decoded, AGENT_TONE, 0.6);
+        if heard >= 25 {
+            return Ok(heard);
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert!(
-        heard >= 25,
-        "the caller heard the agent's microphone in only {heard} frames; engine log:\n{}",
-        engine.log_text()
-    );
+        Err(format!(
+            "the caller heard the agent's microphone in only {heard} frames"
+        ))
+    })
+    .await;
     eprintln!("the caller heard the agent tone in {heard} frames");
     let packets_out: u64 = page
         .eval(&format!("Number({}.textContent)", by_id("packets-out")))

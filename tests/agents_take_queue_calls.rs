@@ -229,22 +229,19 @@ async fn caller_is_bridged_to_a_registered_agent_with_audio_both_ways() {
     let tone = switchboard::media::tone::sine(1700.0, 1000, 0.3, 8000);
     media.send_audio(&tone, Codec::Pcmu).await;
     let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    let heard = loop {
+    poll_until(AGENT_WAIT, Some(&engine), async || {
         let audio = media.audio_bytes();
         let mut decoded = Vec::new();
         g711::decode_into(Codec::Pcmu, &audio[before.min(audio.len())..], &mut decoded);
-        let frames = tone_frames(&decoded, 1700.0, 0.8);
-        if frames >= 25 || tokio::time::Instant::now() > deadline {
-            break frames;
+        let heard = tone_frames(&decoded, 1700.0, 0.8);
+        if heard >= 25 {
+            return Ok(());
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(
-        heard >= 25,
-        "the caller heard its voice back through the agent in only {heard} of 50 frames; engine log:\n{}",
-        engine.log_text()
-    );
+        Err(format!(
+            "the caller heard its voice back through the agent in only {heard} of 50 frames"
+        ))
+    })
+    .await;
     // Everything the engine sent the caller is PCMU, though the agent spoke PCMA.
     assert!(media
         .received
@@ -444,23 +441,15 @@ async fn a_caller_who_presses_1_is_called_back_when_an_agent_is_free() {
         bob_log.contains("CALLER +15551234567"),
         "screen pop: {bob_log}"
     );
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    let callback = loop {
+    let callback = poll_until(AGENT_WAIT, Some(&engine), async || {
         let store = engine.store().await;
         let calls = store.recent_calls(10).await.unwrap();
-        if let Some(call) = calls
+        calls
             .into_iter()
             .find(|c| c.direction == "callback" && c.ended_at.is_some())
-        {
-            break call;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no callback call logged; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+            .ok_or_else(|| "no callback call logged".to_string())
+    })
+    .await;
     assert_eq!(callback.called, "+15551234567");
     assert_eq!(callback.outcome.as_deref(), Some("callback_completed"));
     let events = trunk_events_owned(&trunk_dir);
@@ -600,18 +589,14 @@ async fn the_live_event_stream_shows_agents_queues_and_calls() {
     alice.finished(&engine).await;
     assert_sipp_passes(sipp, &engine).await;
 
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    let seen = loop {
+    let seen = poll_until(AGENT_WAIT, None, async || {
         let seen = text.lock().unwrap().clone();
         if seen.contains("\"result\":\"answered\"") {
-            break seen;
+            return Ok(seen);
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no answered call in the event stream:\n{seen}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        Err(format!("no answered call in the event stream:\n{seen}"))
+    })
+    .await;
     // The engine stops: the stream ends, and does not hold the stop up.
     let (status, _dir) = engine.stop().await;
     assert!(status.success(), "{status}");
@@ -692,19 +677,14 @@ async fn poll_callback(
     done: impl Fn(&switchboard::store::CallbackRow) -> bool,
 ) -> switchboard::store::CallbackRow {
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    poll_until(Duration::from_secs(60), Some(engine), async || {
         let row = store.callback(call).await.unwrap();
         match row {
-            Some(row) if done(&row) => return row,
-            row => assert!(
-                tokio::time::Instant::now() < deadline,
-                "callback never reached the state wanted: {row:?}; engine log:\n{}",
-                engine.log_text()
-            ),
+            Some(row) if done(&row) => Ok(row),
+            row => Err(format!("callback never reached the state wanted: {row:?}")),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// An engine with agents alice and bob, queue settings `extra` on top of
@@ -772,23 +752,18 @@ async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
     assert!(bob_log.contains("CALLBACK yes"), "{bob_log}");
     assert!(bob_log.contains("NOTIFY SIP/2.0 200"), "{bob_log}");
     // The trunk got the customer's call, then the transfer's.
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, Some(&engine), async || {
         let invites: Vec<String> = trunk_events_owned(&trunk_dir)
             .into_iter()
             .filter(|(kind, _)| kind == "INVITE")
             .map(|(_, number)| number)
             .collect();
         if invites == ["+15551234567", "+12125550177"] {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "trunk INVITEs: {invites:?}; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("trunk INVITEs: {invites:?}"))
+    })
+    .await;
     // The two outside parties talk until the engine stops.
     let (status, dir) = engine.stop().await;
     assert!(status.success(), "{status}");
@@ -825,22 +800,17 @@ async fn an_agent_on_a_callback_transfers_the_customer_to_a_number() {
 /// customer, so a test's agent acts only once the customer is on the line
 /// (however long the machine takes to dial them).
 async fn answered_callback(engine: &Engine) {
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, Some(engine), async || {
         let calls = engine.store().await.recent_calls(10).await.unwrap();
         if calls
             .iter()
             .any(|c| c.direction == "callback" && c.answered_at.is_some())
         {
-            return;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the customer never answered the callback; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err("the customer never answered the callback".to_string())
+    })
+    .await
 }
 
 fn trunk_events_owned(dir: &tempfile::TempDir) -> Vec<(String, String)> {
@@ -1178,27 +1148,23 @@ async fn assert_transferred_to(
 /// since it had `before`, while bridged to `who` (who stays on the call
 /// until the test pokes them).
 async fn wait_until_heard_since(media: &CallerMedia, before: usize, who: &str, engine: &Engine) {
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, Some(engine), async || {
         let heard = packets_heard(media) - before;
         if heard > 50 {
-            return;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the caller got only {heard} RTP packets while bridged to {who}; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!(
+            "the caller got only {heard} RTP packets while bridged to {who}"
+        ))
+    })
+    .await
 }
 
 /// `queue`'s figures from `GET /api/queues`, once they count one answered
 /// call (the database is written in the background).
 async fn queue_figures_once_answered(engine: &Engine, queue: &str) -> serde_json::Value {
     let client = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, None, async || {
         let queues: serde_json::Value = client
             .get(format!("http://{}/api/queues", engine.http))
             .send()
@@ -1212,11 +1178,11 @@ async fn queue_figures_once_answered(engine: &Engine, queue: &str) -> serde_json
             .and_then(|figures| figures.iter().find(|f| f["queue"] == queue))
             .cloned();
         match figures {
-            Some(figures) if figures["answered"] == 1 => return figures,
-            _ if tokio::time::Instant::now() > deadline => panic!("queue figures: {queues}"),
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            Some(figures) if figures["answered"] == 1 => Ok(figures),
+            _ => Err(format!("queue figures: {queues}")),
         }
-    }
+    })
+    .await
 }
 
 /// How many RTP packets the caller has received.
@@ -1382,22 +1348,18 @@ async fn a_browser_agent_consults_another_queue_then_completes_the_transfer() {
         const talking = document.getElementById('consult-status').textContent.includes('Talking to sales'); \
         return { n, talking }; })()";
     let consult_from = page.eval(received).await["n"].as_u64().unwrap();
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, None, async || {
         let now = page.eval(received).await;
         assert_eq!(
             now["talking"], true,
             "the consultation ended before carol heard bob: {now}"
         );
         if now["n"].as_u64().unwrap() >= consult_from + 25 {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "carol's page got no audio from bob: {now}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("carol's page got no audio from bob: {now}"))
+    })
+    .await;
     let _silence = media.stream_silence(Codec::Pcmu, Duration::from_secs(60));
 
     // She completes the transfer: she goes to wrap-up, the caller talks to

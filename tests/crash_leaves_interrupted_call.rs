@@ -22,23 +22,18 @@ async fn killed_engine_leaves_an_in_progress_row_closed_on_restart() {
     // kill only once the row holds it, so the test checks that the path
     // survives the kill, not how fast the batch comes.
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    poll_until(Duration::from_secs(30), Some(&engine), async || {
         let row = store
             .find_call(&in_progress.id)
             .await
             .unwrap()
             .expect("the call's row");
         if path_of(&row).first().map(String::as_str) == Some("welcome") {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stored path never showed the welcome: {row:?}; log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Err(format!("the stored path never showed the welcome: {row:?}"))
+    })
+    .await;
     drop(store);
 
     let dir = engine.kill().await;

@@ -64,19 +64,16 @@ async fn short_call(engine: &Engine) -> String {
     );
     assert_sipp_passes(sipp, engine).await;
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    poll_until(Duration::from_secs(10), Some(engine), async || {
         let call = store.find_call(&sip_call_id).await.unwrap();
         if let Some(call) = call.as_ref().filter(|call| call.state == "ended") {
-            return call.outcome.clone().unwrap_or_default();
+            return Ok(call.outcome.clone().unwrap_or_default());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "call {sip_call_id} never logged as ended: {call:?}\nengine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        Err(format!(
+            "call {sip_call_id} never logged as ended: {call:?}"
+        ))
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,15 +47,13 @@ async fn opt_out_lists_the_number_before_the_call_ends() {
 
     // The number gets listed (the engine writes it in the background)...
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !store.dnc_contains("+15551234567").await.unwrap() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "not on the list 30 s after opting out; log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(Duration::from_secs(30), Some(&engine), async || {
+        if store.dnc_contains("+15551234567").await.unwrap() {
+            return Ok(());
+        }
+        Err("not on the list 30 s after opting out".to_string())
+    })
+    .await;
 
     // ...and it was listed before the call ended: the engine logs the
     // listing once written, and the call's end after its BYE, which comes

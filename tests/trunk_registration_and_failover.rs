@@ -32,8 +32,7 @@ async fn registers_with_digest_refreshes_and_unregisters() {
     })
     .await;
     // The registrar grants 12 s, so a refresh comes about 9 s after the first.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    poll_until(Duration::from_secs(30), Some(&engine), async || {
         let log = trunk_log(&registrar_dir);
         if log
             .lines()
@@ -41,15 +40,11 @@ async fn registers_with_digest_refreshes_and_unregisters() {
             .count()
             >= 2
         {
-            break;
+            return Ok(());
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no refresh seen: {log}\nengine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Err(format!("no refresh seen: {log}"))
+    })
+    .await;
     assert!(engine.log_text().contains("registered with trunk"));
     let (status, _dir) = engine.stop().await;
     assert!(status.success());

@@ -13,6 +13,8 @@ use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::common::poll_until;
+
 pub struct Browser {
     child: Child,
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
@@ -79,19 +81,13 @@ impl Browser {
         let child = command.spawn().expect("chromium starts");
         // Chromium writes its DevTools port and path here once listening.
         let port_file = profile.path().join("DevToolsActivePort");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let text = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file) {
-                if text.lines().count() >= 2 {
-                    break text;
-                }
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "chromium did not open its DevTools port within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        let text = poll_until(Duration::from_secs(60), None, async || {
+            std::fs::read_to_string(&port_file)
+                .ok()
+                .filter(|text| text.lines().count() >= 2)
+                .ok_or_else(|| "chromium did not open its DevTools port within 60 s".to_string())
+        })
+        .await;
         let mut lines = text.lines();
         let port = lines.next().unwrap().trim();
         let path = lines.next().unwrap().trim();

@@ -42,6 +42,30 @@ pub fn require_sipp() {
     );
 }
 
+/// Runs `check` every 50 ms until it gives `Ok(value)` and returns that
+/// value; once `limit` has passed, panics with the last `Err` (what was
+/// seen), followed by `engine`'s log if one is given.
+pub async fn poll_until<T>(
+    limit: Duration,
+    engine: Option<&Engine>,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let seen = match check().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        if tokio::time::Instant::now() >= deadline {
+            match engine {
+                Some(engine) => panic!("{seen}\nengine log:\n{}", engine.log_text()),
+                None => panic!("{seen}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A running engine process.
 pub struct Engine {
     child: Child,
@@ -220,25 +244,14 @@ impl Engine {
     /// Waits for a log line containing `text` that was not there before
     /// `after` lines; returns its index.
     pub async fn wait_for_log(&self, text: &str, after: usize, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            if let Some(index) = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .skip(after)
-                .position(|l| l.contains(text))
-            {
-                return after + index;
+        poll_until(limit, Some(self), async || {
+            let log = self.log.lock().unwrap();
+            match log.iter().skip(after).position(|l| l.contains(text)) {
+                Some(index) => Ok(after + index),
+                None => Err(format!("no log line with {text:?}")),
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no log line with {text:?}; log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     pub fn log_len(&self) -> usize {
@@ -248,41 +261,34 @@ impl Engine {
     /// Waits until a call row reaches `state`.
     pub async fn wait_for_call_state(&self, state: &str, limit: Duration) -> CallRecord {
         let store = self.store().await;
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        poll_until(limit, None, async || {
             let calls = store.recent_calls(10).await.expect("calls");
-            if let Some(call) = calls.into_iter().find(|c| c.state == state) {
-                return call;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no call reached state {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            calls
+                .into_iter()
+                .find(|c| c.state == state)
+                .ok_or_else(|| format!("no call reached state {state}"))
+        })
+        .await
     }
 
     /// Waits until campaign `name` reaches `state` (the engine runs it).
     pub async fn wait_for_campaign_state(&self, name: &str, state: &str, limit: Duration) {
         let store = self.store().await;
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
+        poll_until(limit, Some(self), async || {
             let campaign = store
                 .campaign(name)
                 .await
                 .unwrap()
                 .expect("campaign exists");
             if campaign.state == state {
-                return;
+                return Ok(());
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "campaign {name} never became {state} (it is {}); log:\n{}",
-                campaign.state,
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            Err(format!(
+                "campaign {name} never became {state} (it is {})",
+                campaign.state
+            ))
+        })
+        .await
     }
 
     /// kill -9: no chance to clean up.
@@ -952,8 +958,7 @@ pub async fn wait_for_agent_state(
     state: &str,
     after: usize,
 ) -> usize {
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, Some(engine), async || {
         let found = engine
             .log
             .lock()
@@ -965,16 +970,12 @@ pub async fn wait_for_agent_state(
                     && json_field(line, "agent").as_deref() == Some(agent)
                     && json_field(line, "to").as_deref() == Some(state)
             });
-        if let Some(index) = found {
-            return after + index;
+        match found {
+            Some(index) => Ok(after + index),
+            None => Err(format!("agent {agent} never became {state}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "agent {agent} never became {state}; engine log:\n{}",
-            engine.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Dials the hotline, chooses English, presses 0 ("talk to a person") and
@@ -1170,19 +1171,16 @@ impl Api {
 
     /// Waits until `GET /api/agents` shows the agent in `state`.
     pub async fn wait_for_state(&self, engine: &Engine, id: &str, state: &str) {
-        let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-        loop {
+        poll_until(AGENT_WAIT, Some(engine), async || {
             let agent = self.agent(id).await;
             if agent.as_ref().is_some_and(|agent| agent["state"] == state) {
-                return;
+                return Ok(());
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "agent {id} never showed state {state} (last: {agent:?}); engine log:\n{}",
-                engine.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(format!(
+                "agent {id} never showed state {state} (last: {agent:?})"
+            ))
+        })
+        .await
     }
 }
 
@@ -1195,18 +1193,16 @@ pub async fn stored_agent_events(
     count: usize,
 ) -> Vec<switchboard::store::AgentEventRow> {
     let store = engine.store().await;
-    let deadline = tokio::time::Instant::now() + AGENT_WAIT;
-    loop {
+    poll_until(AGENT_WAIT, None, async || {
         let events = store.agent_events(agent).await.expect("agent events");
         if events.len() >= count {
-            return events;
+            return Ok(events);
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
+        Err(format!(
             "{agent} never had {count} stored state changes: {events:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        ))
+    })
+    .await
 }
 
 /// The agent page's WebSocket.
